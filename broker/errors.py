@@ -40,10 +40,13 @@ class NgsiLdError(Exception):
     title: ClassVar[str] = "Internal error"
     status: ClassVar[int] = 500
 
-    def __init__(self, detail: str = "", *, extra: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, detail: str = "", *, extra: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.extra = extra or {}
+        self.headers = headers or {}
 
     @property
     def type_uri(self) -> str:

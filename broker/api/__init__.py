@@ -1,0 +1,6 @@
+# SPDX-License-Identifier: EUPL-1.2
+"""The HTTP face of the broker (FastAPI). Nothing in the core imports this package."""
+
+from broker.api.app import create_app
+
+__all__ = ["create_app"]

@@ -1,0 +1,105 @@
+# SPDX-License-Identifier: EUPL-1.2
+"""What every NGSI-LD request needs before its operation runs, checked in the spec's order.
+
+Accept (406) and Content-Type (415) are decided first, then Content-Length (411/413), the JSON
+body (400 InvalidRequest), the @context (400 BadRequestData, 504 when a URL cannot be fetched).
+Only then does a route look anything up, so these errors win over a 404.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+
+from broker.api.negotiation import (
+    ENTITY_MEDIA_TYPES,
+    JSON,
+    body_media_type,
+    choose_media_type,
+    context_from_link_headers,
+    request_context,
+)
+from broker.errors import InvalidRequest, LengthRequired, PayloadTooLarge
+from broker.ld import DEFAULT_CORE_CONTEXT_URL, ContextResolver, TermMap
+
+TENANT_HEADER = "NGSILD-Tenant"
+DEFAULT_TENANT = ""
+_TENANT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,63}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    tenant: str
+    media_type: str  # the response media type chosen from Accept
+    context: Any  # the request's @context as given (a URL, an inline context, a list), None = core
+    term_map: TermMap
+    body: Any = None
+
+    @property
+    def context_url(self) -> str:
+        """The context to echo in a Link header: the request's URL, or the core context."""
+        return self.context if isinstance(self.context, str) else DEFAULT_CORE_CONTEXT_URL
+
+    @property
+    def response_context(self) -> Any:
+        return self.context if self.context is not None else DEFAULT_CORE_CONTEXT_URL
+
+
+def tenant_of(request: Request) -> str:
+    tenant = request.headers.get(TENANT_HEADER)
+    if tenant is None:
+        return DEFAULT_TENANT
+    if not _TENANT.match(tenant):
+        raise InvalidRequest(f"invalid {TENANT_HEADER} {tenant!r}: use letters, digits, '_', '.', '-' (max 64)")
+    return tenant
+
+
+async def prepare(
+    request: Request,
+    *,
+    offered: tuple[str, ...] = ENTITY_MEDIA_TYPES,
+    body: bool = False,
+    body_types: tuple[str, ...] = ENTITY_MEDIA_TYPES,
+) -> Call:
+    settings = request.app.state.settings
+    resolver: ContextResolver = request.app.state.context_resolver
+    media_type = choose_media_type(request.headers.get("accept"), offered)
+    tenant = tenant_of(request)
+    link_context = context_from_link_headers(request.headers.getlist("link"))
+    payload: Any = None
+    if body:
+        content_type = body_media_type(request.headers.get("content-type"), body_types)
+        payload = await read_json(request, settings.max_body_bytes)
+        context = request_context(content_type if content_type in ENTITY_MEDIA_TYPES else JSON, link_context, payload)
+    else:
+        context = link_context
+    term_map = await resolver.resolve(context)
+    return Call(tenant=tenant, media_type=media_type, context=context, term_map=term_map, body=payload)
+
+
+async def read_json(request: Request, max_body_bytes: int) -> Any:
+    declared = request.headers.get("content-length")
+    if declared is None:
+        raise LengthRequired("a request with a body needs a Content-Length header")
+    try:
+        length = int(declared)
+    except ValueError:
+        raise InvalidRequest(f"invalid Content-Length {declared!r}") from None
+    if length > max_body_bytes:
+        raise PayloadTooLarge(f"the body has {length} bytes; the limit is {max_body_bytes}")
+    raw = await request.body()
+    if len(raw) > max_body_bytes:
+        raise PayloadTooLarge(f"the body is larger than the limit of {max_body_bytes} bytes")
+    if not raw.strip():
+        raise InvalidRequest("the request body is empty")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"the body is not valid JSON: {exc}") from None
+
+
+__all__ = ["Call", "prepare", "read_json", "tenant_of", "TENANT_HEADER", "DEFAULT_TENANT"]

@@ -1,0 +1,247 @@
+# SPDX-License-Identifier: EUPL-1.2
+"""The entity routes of the NGSI-LD API (ETSI GS CIM 009 clauses 6.4 to 6.7).
+
+Entity ids are URIs and may hold '/' or '#', percent-encoded in the path; Starlette would decode
+them before routing, so the item routes dispatch on the raw path's segments themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import quote, unquote
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from broker.api.call import Call, prepare
+from broker.api.negotiation import ENTITY_MEDIA_TYPES, GEO_JSON, MERGE_PATCH, RETRIEVAL_MEDIA_TYPES
+from broker.api.params import Representation, check_known, parse_bool, parse_options, parse_representation, split_list
+from broker.api.responses import json_response, ld_response, no_content
+from broker.entities import normalize, representation
+from broker.entities.operations import UpdateResult
+from broker.entities.service import EntityService
+from broker.errors import BadRequestData, MethodNotAllowed, ResourceNotFound
+from broker.ld import TermMap, compact_entity, expand_entity, expand_fragment
+
+ENTITIES_PATH = "/ngsi-ld/v1/entities"
+_RETRIEVE_PARAMS = {"type", "attrs", "pick", "omit", "options", "format", "lang", "geometryProperty", "datasetId", "local"}
+_MERGE_BODY_TYPES = ENTITY_MEDIA_TYPES + (MERGE_PATCH,)
+
+Handler = Callable[[Request, EntityService, list[str]], Awaitable[Response]]
+
+
+def entity_location(entity_id: str) -> str:
+    return f"{ENTITIES_PATH}/{quote(entity_id, safe=':')}"
+
+
+def _service(request: Request) -> EntityService:
+    service: EntityService = request.app.state.entity_service
+    return service
+
+
+# -- /entities ---------------------------------------------------------------------------------
+
+
+async def entities_collection(request: Request) -> Response:
+    if request.method != "POST":
+        raise MethodNotAllowed(f"{request.method} is not supported on {ENTITIES_PATH}", headers={"Allow": "POST"})
+    check_known(request.query_params, {"local"})
+    call = await prepare(request, body=True)
+    entity = normalize.parse_entity(call.body)
+    expanded = expand_entity(entity, call.term_map)
+    await _service(request).create_entity(call.tenant, expanded)
+    return Response(status_code=201, headers={"Location": entity_location(entity["id"])})
+
+
+# -- /entities/{entityId}[/attrs[/{attrId}]] ----------------------------------------------------
+
+
+async def entity_item(request: Request) -> Response:
+    raw_path = request.scope.get("raw_path") or request.scope["path"].encode()
+    tail = raw_path.decode("latin-1").split("?")[0][len(ENTITIES_PATH) + 1 :]
+    if not tail:
+        return await entities_collection(request)  # /entities/ is the collection
+    segments = [unquote(segment) for segment in tail.split("/")]
+    if len(segments) > 1 and segments[-1] == "":
+        segments.pop()  # a trailing slash names the same resource
+    count = len(segments)
+    if not segments[0] or count > 3 or (count >= 2 and segments[1] != "attrs") or (count == 3 and not segments[2]):
+        raise ResourceNotFound(f"no resource at {request.url.path}")
+    routes = _ROUTES[count]
+    handler = routes.get(request.method)
+    if handler is None:
+        raise MethodNotAllowed(
+            f"{request.method} is not supported here; allowed: {', '.join(routes)}",
+            headers={"Allow": ", ".join(routes)},
+        )
+    normalize.check_entity_id(segments[0], "the entity id in the URL")
+    return await handler(request, _service(request), segments)
+
+
+async def _retrieve_entity(request: Request, service: EntityService, segments: list[str]) -> Response:
+    params = request.query_params
+    check_known(params, _RETRIEVE_PARAMS)
+    call = await prepare(request, offered=RETRIEVAL_MEDIA_TYPES)
+    form = parse_representation(params.get("options"), params.get("format"))
+    tm = call.term_map
+    types = [tm.expand_type(name) for name in split_list(params.get("type"), "type") or ()]
+    attrs = _expand_names(split_list(params.get("attrs"), "attrs"), tm)
+    pick = _expand_members(split_list(params.get("pick"), "pick"), tm)
+    omit = _expand_members(split_list(params.get("omit"), "omit"), tm)
+    if pick is not None and omit is not None:
+        raise BadRequestData("pick and omit cannot be used together")
+    dataset_id = params.get("datasetId")
+    entity = await service.retrieve_entity(call.tenant, segments[0], types or None)
+    selected = representation.select(
+        entity, attrs=attrs, pick=pick, omit=omit, sys_attrs=form.sys_attrs, dataset_id=dataset_id
+    )
+    body = render_entity(selected, tm, form, params.get("lang"))
+    if call.media_type == GEO_JSON:
+        geometry_property = tm.expand_term(params.get("geometryProperty") or "location")
+        return ld_response(
+            to_feature(body, selected, geometry_property, tm),
+            media_type=GEO_JSON,
+            context=call.response_context,
+            context_url=call.context_url,
+        )
+    return ld_response(body, media_type=call.media_type, context=call.response_context, context_url=call.context_url)
+
+
+def render_entity(selected: dict[str, Any], tm: TermMap, form: Representation, lang: str | None) -> dict[str, Any]:
+    compacted = compact_entity(selected, tm)
+    if form.form == "keyValues":
+        return representation.to_key_values(compacted, lang)
+    if lang is not None:
+        compacted = representation.apply_lang(compacted, lang)
+    if form.form == "concise":
+        return representation.to_concise(compacted)
+    return compacted
+
+
+def to_feature(body: dict[str, Any], selected: dict[str, Any], geometry_iri: str, tm: TermMap) -> dict[str, Any]:
+    """Clause 4.5.16: an entity as a GeoJSON Feature; geometry from the chosen GeoProperty."""
+    geometry = None
+    for instance in selected.get(geometry_iri, []):
+        if instance.get("type") == "GeoProperty" and "datasetId" not in instance:
+            geometry = instance.get("value")
+            break
+    properties = {key: value for key, value in body.items() if key != "id"}
+    return {"id": body.get("id"), "type": "Feature", "geometry": geometry, "properties": properties}
+
+
+def _expand_names(names: list[str] | None, tm: TermMap) -> set[str] | None:
+    return None if names is None else {tm.expand_term(name) for name in names}
+
+
+def _expand_members(names: list[str] | None, tm: TermMap) -> set[str] | None:
+    if names is None:
+        return None
+    return {name if name in ("id", "type", "scope") else tm.expand_term(name) for name in names}
+
+
+async def _delete_entity(request: Request, service: EntityService, segments: list[str]) -> Response:
+    check_known(request.query_params, {"type", "local"})
+    call = await prepare(request)
+    await service.delete_entity(call.tenant, segments[0])
+    return no_content()
+
+
+async def _replace_entity(request: Request, service: EntityService, segments: list[str]) -> Response:
+    check_known(request.query_params, {"local"})
+    call = await prepare(request, body=True)
+    fragment = normalize.parse_fragment(call.body, allow_null=False, entity_id=segments[0])
+    await service.replace_entity(call.tenant, segments[0], expand_fragment(fragment, call.term_map))
+    return no_content()
+
+
+async def _merge_entity(request: Request, service: EntityService, segments: list[str]) -> Response:
+    params = request.query_params
+    check_known(params, {"options", "format", "local"})
+    parse_options(params.get("options"), {"keyValues", "concise", "normalized", "simplified"})
+    call = await prepare(request, body=True, body_types=_MERGE_BODY_TYPES)
+    fragment = normalize.parse_fragment(call.body, allow_null=True, entity_id=segments[0], partial=True)
+    await service.merge_entity(call.tenant, segments[0], expand_fragment(fragment, call.term_map))
+    return no_content()
+
+
+async def _append_attributes(request: Request, service: EntityService, segments: list[str]) -> Response:
+    params = request.query_params
+    check_known(params, {"options", "local"})
+    options = parse_options(params.get("options"), {"noOverwrite"})
+    call = await prepare(request, body=True)
+    fragment = normalize.parse_fragment(call.body, allow_null=False, entity_id=segments[0])
+    result = await service.append_attributes(
+        call.tenant, segments[0], expand_fragment(fragment, call.term_map), no_overwrite="noOverwrite" in options
+    )
+    return _update_result_response(result, call)
+
+
+async def _update_attributes(request: Request, service: EntityService, segments: list[str]) -> Response:
+    check_known(request.query_params, {"local"})
+    call = await prepare(request, body=True)
+    fragment = normalize.parse_fragment(call.body, allow_null=False, entity_id=segments[0])
+    if "type" in fragment or "scope" in fragment:
+        raise BadRequestData("update attributes changes attributes only; use merge (PATCH /entities/{id}) for type or scope")
+    result = await service.update_attributes(call.tenant, segments[0], expand_fragment(fragment, call.term_map))
+    return _update_result_response(result, call)
+
+
+def _update_result_response(result: UpdateResult, call: Call) -> Response:
+    """204 when every attribute was written, else 207 with the spec's UpdateResult (5.2.18)."""
+    if result.complete:
+        return no_content()
+    tm = call.term_map
+    body = {
+        "updated": [tm.compact_iri(iri) for iri in result.updated],
+        "notUpdated": [{"attributeName": tm.compact_iri(iri), "reason": reason} for iri, reason in result.not_updated],
+    }
+    return json_response(body, status=207)
+
+
+def _attribute_body(call: Call, segments: list[str], *, partial: bool) -> tuple[str, dict[str, Any]]:
+    name = normalize.check_name(segments[2])
+    instance = normalize.parse_instance(name, call.body, allow_null=partial, partial=partial)
+    expanded = expand_fragment({name: [instance]}, call.term_map)
+    iri = call.term_map.expand_term(name)
+    return iri, expanded[iri][0]
+
+
+async def _partial_update_attribute(request: Request, service: EntityService, segments: list[str]) -> Response:
+    check_known(request.query_params, {"local"})
+    call = await prepare(request, body=True, body_types=_MERGE_BODY_TYPES)
+    iri, instance = _attribute_body(call, segments, partial=True)
+    await service.partial_update_attribute(call.tenant, segments[0], iri, instance)
+    return no_content()
+
+
+async def _replace_attribute(request: Request, service: EntityService, segments: list[str]) -> Response:
+    check_known(request.query_params, {"local"})
+    call = await prepare(request, body=True)
+    iri, instance = _attribute_body(call, segments, partial=False)
+    await service.replace_attribute(call.tenant, segments[0], iri, instance)
+    return no_content()
+
+
+async def _delete_attribute(request: Request, service: EntityService, segments: list[str]) -> Response:
+    params = request.query_params
+    check_known(params, {"datasetId", "deleteAll", "local"})
+    delete_all = parse_bool(params.get("deleteAll"), "deleteAll")
+    dataset_id = params.get("datasetId")
+    if dataset_id is not None:
+        normalize.check_entity_id(dataset_id, "datasetId")
+    call = await prepare(request)
+    name = normalize.check_name(segments[2])
+    await service.delete_attribute(
+        call.tenant, segments[0], call.term_map.expand_term(name), dataset_id=dataset_id, delete_all=delete_all
+    )
+    return no_content()
+
+
+_ROUTES: dict[int, dict[str, Handler]] = {
+    1: {"GET": _retrieve_entity, "DELETE": _delete_entity, "PUT": _replace_entity, "PATCH": _merge_entity},
+    2: {"POST": _append_attributes, "PATCH": _update_attributes},
+    3: {"PATCH": _partial_update_attribute, "PUT": _replace_attribute, "DELETE": _delete_attribute},
+}
+
+__all__ = ["ENTITIES_PATH", "entities_collection", "entity_item", "entity_location", "render_entity", "to_feature"]

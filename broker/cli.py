@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: EUPL-1.2
+"""The `citycontext` console script: `citycontext serve` starts the NGSI-LD broker."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+import broker
+from broker.settings import DEFAULT_STORE_URL, Settings, SettingsError
+from broker.store import UnsupportedStore, open_store
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="citycontext", description="citycontext: the NGSI-LD urban data platform of Hamm."
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"citycontext {broker.__version__} (NGSI-LD {broker.NGSI_LD_SPEC_VERSION})"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve",
+        help="start the NGSI-LD context broker",
+        description="Start the NGSI-LD context broker (API under /ngsi-ld/v1). "
+        "Options override the CITYCONTEXT_HOST, CITYCONTEXT_PORT and CITYCONTEXT_STORE environment variables.",
+    )
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="TCP port (default 1026)")
+    serve.add_argument("--store", help=f"store URL (default {DEFAULT_STORE_URL}, relative to the working directory)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command != "serve":
+        parser.print_help()
+        return 2
+    try:
+        settings = Settings.from_mapping(os.environ, host=args.host, port=args.port, store=args.store)
+        open_store(settings)  # fail before binding a port when the store URL cannot work
+    except (SettingsError, UnsupportedStore) as exc:
+        print(f"citycontext: {exc}", file=sys.stderr)
+        return 2
+    return serve(settings)
+
+
+def serve(settings: Settings) -> int:
+    import uvicorn
+
+    from broker.api import create_app
+
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        lifespan="on",
+        access_log=False,
+        loop="auto",
+        http="auto",
+    )
+    server = uvicorn.Server(config)
+    server.run()  # uvicorn handles SIGINT/SIGTERM: stops accepting, finishes requests, runs the lifespan exit
+    return 0 if server.started else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

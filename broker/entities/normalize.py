@@ -1,0 +1,295 @@
+# SPDX-License-Identifier: EUPL-1.2
+"""Validate request bodies and bring them to the normalized representation (compacted names).
+
+Accepts the normalized and the concise representations (clauses 4.5.1 and 4.5.3 of ETSI GS CIM
+009); keyValues input is a subset of concise. Names stay as the client wrote them: expansion is
+broker.ld's job. The output shape is the one broker.ld.expand_entity takes: each attribute a list
+of instances, one per datasetId. System members (createdAt, modifiedAt, ...) in input are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from broker.entities.geojson import is_geometry, validate_geometry
+from broker.errors import BadRequestData
+
+NGSI_LD_NULL = "urn:ngsi-ld:null"
+
+ATTRIBUTE_TYPES: dict[str, str] = {
+    "Property": "value",
+    "Relationship": "object",
+    "GeoProperty": "value",
+    "LanguageProperty": "languageMap",
+    "VocabProperty": "vocab",
+    "ListProperty": "valueList",
+    "ListRelationship": "objectList",
+    "JsonProperty": "json",
+}
+# Concise input: the member present tells the attribute type.
+_TYPE_BY_MEMBER = {
+    "object": "Relationship",
+    "languageMap": "LanguageProperty",
+    "vocab": "VocabProperty",
+    "valueList": "ListProperty",
+    "objectList": "ListRelationship",
+    "json": "JsonProperty",
+}
+VALUE_MEMBERS = frozenset(ATTRIBUTE_TYPES.values())
+SYSTEM_MEMBERS = frozenset({"createdAt", "modifiedAt", "deletedAt", "instanceId"})
+ENTITY_MEMBERS = frozenset({"id", "type", "scope", "@context"}) | SYSTEM_MEMBERS
+_MAX_DEPTH = 16
+
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]*$")
+# Characters the NGSI-LD API forbids in names (they break q, attrs and URLs).
+_BAD_NAME = re.compile(r"[\s<>\"'=;()\\]")
+_LANG_TAG = re.compile(r"^(@none|[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*)$")
+
+
+def is_uri(value: Any) -> bool:
+    return isinstance(value, str) and bool(_URI.match(value))
+
+
+def check_entity_id(value: Any, where: str = "id") -> str:
+    if not is_uri(value):
+        raise BadRequestData(f"{where} must be a URI, got {value!r}")
+    return str(value)
+
+
+def check_name(name: Any, what: str = "attribute name") -> str:
+    if not isinstance(name, str) or not name or _BAD_NAME.search(name) or name.startswith("@"):
+        raise BadRequestData(f"invalid {what} {name!r}")
+    return name
+
+
+def parse_types(value: Any) -> list[str]:
+    names = value if isinstance(value, list) else [value]
+    if not names:
+        raise BadRequestData("type must not be an empty array")
+    return [check_name(name, "entity type") for name in names]
+
+
+def parse_scope(value: Any) -> list[str]:
+    scopes = value if isinstance(value, list) else [value]
+    for scope in scopes:
+        if not isinstance(scope, str) or not re.fullmatch(r"(/[^/\s#+]+)+", scope):
+            raise BadRequestData(f"invalid scope {scope!r}: a scope is a path such as /Hamm/Mitte")
+    return list(scopes)
+
+
+def parse_entity(body: Any, *, require_type: bool = True) -> dict[str, Any]:
+    """A full entity (create, or batch items later): id and type required."""
+    if not isinstance(body, dict):
+        raise BadRequestData("an entity must be a JSON object")
+    if "id" not in body:
+        raise BadRequestData("the entity has no id")
+    entity: dict[str, Any] = {"id": check_entity_id(body["id"])}
+    if "type" in body:
+        entity["type"] = parse_types(body["type"])
+    elif require_type:
+        raise BadRequestData("the entity has no type")
+    entity.update(parse_fragment(body, allow_null=False, entity_id=None))
+    return entity
+
+
+def parse_fragment(
+    body: Any, *, allow_null: bool, entity_id: str | None, partial: bool = False
+) -> dict[str, Any]:
+    """An entity fragment (append, update, merge, replace): attributes, plus optional type/scope.
+
+    `entity_id`, when given, is the id from the URL; an id member in the body must equal it.
+    `allow_null` admits "urn:ngsi-ld:null" (merge-patch deletion); `partial` admits attribute
+    objects that carry only some members (merge-patch, partial attribute update).
+    """
+    if not isinstance(body, dict):
+        raise BadRequestData("the request body must be a JSON object")
+    fragment: dict[str, Any] = {}
+    for name, raw in body.items():
+        if name in ("@context",) or name in SYSTEM_MEMBERS:
+            continue
+        if name == "id":
+            if entity_id is not None and raw != entity_id:
+                raise BadRequestData(f"the id in the body ({raw!r}) differs from the id in the URL")
+            continue
+        if name == "type":
+            fragment["type"] = parse_types(raw)
+        elif name == "scope":
+            if raw == NGSI_LD_NULL and allow_null:
+                fragment["scope"] = NGSI_LD_NULL
+            else:
+                fragment["scope"] = parse_scope(raw)
+        else:
+            fragment[check_name(name)] = parse_attribute(name, raw, allow_null=allow_null, partial=partial)
+    return fragment
+
+
+def parse_attribute(name: str, raw: Any, *, allow_null: bool = False, partial: bool = False) -> list[dict[str, Any]]:
+    """One attribute (one instance, or an array of instances with distinct datasetIds)."""
+    if isinstance(raw, list) and raw and all(isinstance(item, dict) for item in raw) and _looks_like_instances(raw):
+        instances = [_parse_instance(name, item, allow_null, partial, 0) for item in raw]
+    else:
+        instances = [_parse_instance(name, raw, allow_null, partial, 0)]
+    seen: set[str | None] = set()
+    for instance in instances:
+        dataset_id = instance.get("datasetId")
+        if dataset_id in seen:
+            raise BadRequestData(f"attribute {name}: two instances with the same datasetId {dataset_id!r}")
+        seen.add(dataset_id)
+    return instances
+
+
+def _looks_like_instances(items: list[dict[str, Any]]) -> bool:
+    # An array of attribute objects (multi-attribute with datasetIds), not a concise array value.
+    return all("type" in item or VALUE_MEMBERS.intersection(item) for item in items)
+
+
+def parse_instance(name: str, raw: Any, *, allow_null: bool = False, partial: bool = False) -> dict[str, Any]:
+    return _parse_instance(name, raw, allow_null, partial, 0)
+
+
+def _parse_instance(name: str, raw: Any, allow_null: bool, partial: bool, depth: int) -> dict[str, Any]:
+    if depth > _MAX_DEPTH:
+        raise BadRequestData(f"attribute {name}: sub-attributes nested too deeply")
+    if raw is None:
+        raise BadRequestData(f"attribute {name}: null is not a valid attribute value")
+    if not isinstance(raw, dict):
+        if raw == NGSI_LD_NULL and not allow_null:
+            raise BadRequestData(f"attribute {name}: {NGSI_LD_NULL} is only allowed in a merge or update")
+        return {"type": "Property", "value": raw}
+    attr_type = raw.get("type")
+    if attr_type is None:
+        attr_type = _infer_type(raw)
+        if attr_type is None:
+            if partial:
+                return _members(name, raw, None, allow_null, partial, depth)
+            if is_geometry(raw):
+                validate_geometry(raw, f"attribute {name}")
+                return {"type": "GeoProperty", "value": raw}
+            return {"type": "Property", "value": raw}
+    if attr_type not in ATTRIBUTE_TYPES:
+        raise BadRequestData(f"attribute {name}: unknown attribute type {attr_type!r}")
+    instance = _members(name, raw, attr_type, allow_null, partial, depth)
+    member = ATTRIBUTE_TYPES[attr_type]
+    if member not in instance and not partial:
+        raise BadRequestData(f"attribute {name}: a {attr_type} needs a {member!r} member")
+    return instance
+
+
+def _infer_type(raw: dict[str, Any]) -> str | None:
+    for member, attr_type in _TYPE_BY_MEMBER.items():
+        if member in raw:
+            return attr_type
+    if "value" in raw:
+        return "GeoProperty" if is_geometry(raw["value"]) else "Property"
+    return None
+
+
+def _members(
+    name: str, raw: dict[str, Any], attr_type: str | None, allow_null: bool, partial: bool, depth: int
+) -> dict[str, Any]:
+    instance: dict[str, Any] = {} if attr_type is None else {"type": attr_type}
+    expected = ATTRIBUTE_TYPES.get(attr_type) if attr_type else None
+    for key, value in raw.items():
+        if key == "type" or key in SYSTEM_MEMBERS:
+            continue
+        if key in VALUE_MEMBERS:
+            if expected is not None and key != expected:
+                raise BadRequestData(f"attribute {name}: a {attr_type} has no {key!r} member")
+            instance[key] = _check_value(name, attr_type, key, value, allow_null)
+        elif key == "observedAt":
+            instance[key] = _check_datetime(name, value, allow_null)
+        elif key == "unitCode":
+            if not isinstance(value, str) or not value:
+                raise BadRequestData(f"attribute {name}: unitCode must be a non-empty string")
+            instance[key] = value
+        elif key == "datasetId":
+            instance[key] = check_entity_id(value, f"attribute {name}: datasetId")
+        elif key == "objectType":
+            instance[key] = _check_strings(name, key, value)
+        elif key == "lang":
+            if not isinstance(value, str) or not _LANG_TAG.match(value):
+                raise BadRequestData(f"attribute {name}: invalid lang {value!r}")
+            instance[key] = value
+        else:
+            instance[check_name(key, "sub-attribute name")] = _parse_instance(
+                f"{name}.{key}", value, allow_null, partial, depth + 1
+            )
+    return instance
+
+
+def _check_value(name: str, attr_type: str | None, member: str, value: Any, allow_null: bool) -> Any:
+    if value is None:
+        raise BadRequestData(f"attribute {name}: {member} must not be null")
+    if value == NGSI_LD_NULL:
+        if not allow_null:
+            raise BadRequestData(f"attribute {name}: {NGSI_LD_NULL} is only allowed in a merge or update")
+        return value
+    if member == "value" and attr_type == "GeoProperty":
+        validate_geometry(value, f"attribute {name}")
+    elif member == "object":
+        objects = value if isinstance(value, list) else [value]
+        if not objects or not all(is_uri(item) for item in objects):
+            raise BadRequestData(f"attribute {name}: a Relationship object must be a URI")
+    elif member == "languageMap":
+        if not isinstance(value, dict) or not value:
+            raise BadRequestData(f"attribute {name}: languageMap must be a non-empty object")
+        for tag, text in value.items():
+            if not _LANG_TAG.match(tag):
+                raise BadRequestData(f"attribute {name}: invalid language tag {tag!r}")
+            texts = text if isinstance(text, list) else [text]
+            if not all(isinstance(item, str) for item in texts):
+                raise BadRequestData(f"attribute {name}: languageMap values must be strings")
+    elif member == "vocab":
+        _check_strings(name, member, value)
+    elif member == "valueList":
+        if not isinstance(value, list):
+            raise BadRequestData(f"attribute {name}: valueList must be an array")
+    elif member == "objectList":
+        if not isinstance(value, list):
+            raise BadRequestData(f"attribute {name}: objectList must be an array")
+        for item in value:
+            target = item.get("object") if isinstance(item, dict) else item
+            if not is_uri(target):
+                raise BadRequestData(f"attribute {name}: objectList items must be URIs or {{\"object\": URI}}")
+    return value
+
+
+def _check_strings(name: str, member: str, value: Any) -> Any:
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(isinstance(item, str) and item for item in items):
+        raise BadRequestData(f"attribute {name}: {member} must be a string or an array of strings")
+    return value
+
+
+def _check_datetime(name: str, value: Any, allow_null: bool) -> str:
+    if allow_null and value == NGSI_LD_NULL:
+        return value  # type: ignore[no-any-return]
+    if not isinstance(value, str):
+        raise BadRequestData(f"attribute {name}: observedAt must be an ISO 8601 DateTime string")
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise BadRequestData(f"attribute {name}: observedAt {value!r} is not an ISO 8601 DateTime") from None
+    if "T" not in value:
+        raise BadRequestData(f"attribute {name}: observedAt {value!r} is a date, not a DateTime")
+    return value
+
+
+__all__ = [
+    "NGSI_LD_NULL",
+    "ATTRIBUTE_TYPES",
+    "VALUE_MEMBERS",
+    "SYSTEM_MEMBERS",
+    "ENTITY_MEMBERS",
+    "is_uri",
+    "check_entity_id",
+    "check_name",
+    "parse_types",
+    "parse_scope",
+    "parse_entity",
+    "parse_fragment",
+    "parse_attribute",
+    "parse_instance",
+]

@@ -1,0 +1,299 @@
+# SPDX-License-Identifier: EUPL-1.2
+"""The entity operations of ETSI GS CIM 009 clause 5.6 as pure functions on expanded entities.
+
+Each function takes the stored entity (mutable, a private copy the store gave us) and an expanded
+fragment, changes the entity in place and returns what the API must report. They do no I/O:
+store.modify_entity runs them inside one transaction, so a raised error writes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from broker.entities.normalize import NGSI_LD_NULL, SYSTEM_MEMBERS, VALUE_MEMBERS
+from broker.errors import BadRequestData, ResourceNotFound
+
+Instance = dict[str, Any]
+ENTITY_CORE_MEMBERS = frozenset({"id", "type", "scope", "createdAt", "modifiedAt", "deletedAt"})
+_INSTANCE_SCALAR_MEMBERS = frozenset({"observedAt", "unitCode", "objectType", "lang"})
+
+
+def now_iso() -> str:
+    """The broker's timestamps: UTC, millisecond precision, 'Z' suffix."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def is_attribute_key(key: str) -> bool:
+    return key not in ENTITY_CORE_MEMBERS
+
+
+def is_sub_attribute_key(key: str) -> bool:
+    return key not in VALUE_MEMBERS and key not in SYSTEM_MEMBERS and key not in _CORE_INSTANCE_KEYS
+
+
+_CORE_INSTANCE_KEYS = frozenset({"type", "observedAt", "unitCode", "datasetId", "objectType", "lang"})
+
+
+def is_null(instance: Instance) -> bool:
+    """A merge-patch deletion marker: the attribute's value member is "urn:ngsi-ld:null"."""
+    return any(instance.get(member) == NGSI_LD_NULL for member in VALUE_MEMBERS)
+
+
+@dataclass
+class UpdateResult:
+    """The spec's UpdateResult (clause 5.2.18): names are IRIs here, compacted by the API."""
+
+    updated: list[str] = field(default_factory=list)
+    not_updated: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.not_updated
+
+
+# -- stamping ----------------------------------------------------------------------------------
+
+
+def stamp_instance(instance: Instance, now: str, created_at: str | None = None) -> Instance:
+    instance["createdAt"] = created_at or now
+    instance["modifiedAt"] = now
+    for key, sub in instance.items():
+        if isinstance(sub, dict) and is_sub_attribute_key(key):
+            created = sub.get("createdAt") if isinstance(sub.get("createdAt"), str) else None
+            stamp_instance(sub, now, created)
+    return instance
+
+
+def new_entity(expanded_entity: dict[str, Any], now: str) -> dict[str, Any]:
+    """Stamp a freshly created entity: createdAt/modifiedAt on the entity and every attribute."""
+    expanded_entity["createdAt"] = expanded_entity["modifiedAt"] = now
+    for key, instances in expanded_entity.items():
+        if is_attribute_key(key):
+            for instance in instances:
+                stamp_instance(instance, now)
+    return expanded_entity
+
+
+def _find(instances: list[Instance], dataset_id: Any) -> int:
+    for index, instance in enumerate(instances):
+        if instance.get("datasetId") == dataset_id:
+            return index
+    return -1
+
+
+def _add_types(entity: dict[str, Any], types: list[str] | None) -> bool:
+    added = False
+    for iri in types or ():
+        if iri not in entity["type"]:
+            entity["type"].append(iri)
+            added = True
+    return added
+
+
+def _set_scope(entity: dict[str, Any], scope: Any) -> None:
+    if scope == NGSI_LD_NULL:
+        entity.pop("scope", None)
+    elif scope is not None:
+        entity["scope"] = scope
+
+
+def _attributes(fragment: dict[str, Any]) -> list[tuple[str, list[Instance]]]:
+    return [(key, value) for key, value in fragment.items() if is_attribute_key(key)]
+
+
+# -- operations --------------------------------------------------------------------------------
+
+
+def append_attributes(entity: dict[str, Any], fragment: dict[str, Any], now: str, *, no_overwrite: bool) -> UpdateResult:
+    """POST /entities/{id}/attrs (5.6.3): add new attributes; replace existing ones unless noOverwrite."""
+    result = UpdateResult()
+    changed = _add_types(entity, fragment.get("type"))
+    if "scope" in fragment:
+        _set_scope(entity, fragment["scope"])
+        changed = True
+    for iri, instances in _attributes(fragment):
+        existing = entity.setdefault(iri, [])
+        for instance in instances:
+            index = _find(existing, instance.get("datasetId"))
+            if index >= 0:
+                if no_overwrite:
+                    result.not_updated.append((iri, "attribute exists and options=noOverwrite was given"))
+                    continue
+                existing[index] = stamp_instance(instance, now, existing[index].get("createdAt"))
+            else:
+                existing.append(stamp_instance(instance, now))
+            changed = True
+            if iri not in result.updated:
+                result.updated.append(iri)
+        if not existing:
+            del entity[iri]
+    if changed:
+        entity["modifiedAt"] = now
+    return result
+
+
+def update_attributes(entity: dict[str, Any], fragment: dict[str, Any], now: str) -> UpdateResult:
+    """PATCH /entities/{id}/attrs (5.6.2): replace attributes that exist; report the others."""
+    result = UpdateResult()
+    for iri, instances in _attributes(fragment):
+        existing = entity.get(iri, [])
+        for instance in instances:
+            dataset_id = instance.get("datasetId")
+            index = _find(existing, dataset_id)
+            if index < 0:
+                where = f" with datasetId {dataset_id}" if dataset_id else ""
+                result.not_updated.append((iri, f"attribute{where} does not exist"))
+                continue
+            existing[index] = stamp_instance(instance, now, existing[index].get("createdAt"))
+            if iri not in result.updated:
+                result.updated.append(iri)
+    if result.updated:
+        entity["modifiedAt"] = now
+    return result
+
+
+def merge_entity(entity: dict[str, Any], fragment: dict[str, Any], now: str) -> None:
+    """PATCH /entities/{id} (5.6.17): JSON merge-patch; "urn:ngsi-ld:null" deletes."""
+    _add_types(entity, fragment.get("type"))
+    if "scope" in fragment:
+        _set_scope(entity, fragment["scope"])
+    for iri, instances in _attributes(fragment):
+        existing = entity.get(iri, [])
+        for instance in instances:
+            dataset_id = instance.get("datasetId")
+            index = _find(existing, dataset_id)
+            if is_null(instance):
+                if index >= 0:
+                    del existing[index]
+            elif index >= 0:
+                existing[index] = _merge_instance(existing[index], instance, now)
+            else:
+                if "type" not in instance:
+                    raise BadRequestData(f"attribute {iri} does not exist and the fragment gives only part of it")
+                existing.append(stamp_instance(_drop_nulls(instance), now))
+        if existing:
+            entity[iri] = existing
+        else:
+            entity.pop(iri, None)
+    entity["modifiedAt"] = now
+
+
+def partial_update_attribute(entity: dict[str, Any], iri: str, instance: Instance, now: str) -> None:
+    """PATCH /entities/{id}/attrs/{attrId} (5.6.4): merge the given members into one instance."""
+    existing = entity.get(iri, [])
+    index = _find(existing, instance.get("datasetId"))
+    if index < 0:
+        raise ResourceNotFound(_missing(iri, instance.get("datasetId")))
+    current = existing[index]
+    if "type" in instance and instance["type"] != current["type"]:
+        raise BadRequestData(
+            f"attribute {iri} is a {current['type']}; a partial update cannot make it a {instance['type']}"
+        )
+    existing[index] = _merge_instance(current, instance, now)
+    entity["modifiedAt"] = now
+
+
+def replace_attribute(entity: dict[str, Any], iri: str, instance: Instance, now: str) -> None:
+    """PUT /entities/{id}/attrs/{attrId} (5.6.19): replace one existing instance."""
+    existing = entity.get(iri, [])
+    index = _find(existing, instance.get("datasetId"))
+    if index < 0:
+        raise ResourceNotFound(_missing(iri, instance.get("datasetId")))
+    existing[index] = stamp_instance(instance, now, existing[index].get("createdAt"))
+    entity["modifiedAt"] = now
+
+
+def delete_attribute(entity: dict[str, Any], iri: str, dataset_id: str | None, delete_all: bool, now: str) -> None:
+    """DELETE /entities/{id}/attrs/{attrId} (5.6.5): one instance, or all with deleteAll=true."""
+    existing = entity.get(iri)
+    if not existing:
+        raise ResourceNotFound(_missing(iri, None))
+    if delete_all:
+        del entity[iri]
+    else:
+        index = _find(existing, dataset_id)
+        if index < 0:
+            raise ResourceNotFound(_missing(iri, dataset_id))
+        del existing[index]
+        if not existing:
+            del entity[iri]
+    entity["modifiedAt"] = now
+
+
+def replace_entity(entity: dict[str, Any], replacement: dict[str, Any], now: str) -> None:
+    """PUT /entities/{id} (5.6.18): all attributes replaced; id and createdAt stay."""
+    created_at = entity["createdAt"]
+    types = replacement.get("type") or entity["type"]
+    for key in [key for key in entity if key not in ("id", "createdAt")]:
+        del entity[key]
+    entity["type"] = types
+    if replacement.get("scope") not in (None, NGSI_LD_NULL):
+        entity["scope"] = replacement["scope"]
+    for iri, instances in _attributes(replacement):
+        entity[iri] = [stamp_instance(instance, now) for instance in instances]
+    entity["createdAt"] = created_at
+    entity["modifiedAt"] = now
+
+
+def _missing(iri: str, dataset_id: Any) -> str:
+    where = f" with datasetId {dataset_id}" if dataset_id else ""
+    return f"attribute {iri}{where} not found"
+
+
+def _merge_instance(current: Instance, patch: Instance, now: str) -> Instance:
+    """Merge-patch one attribute instance: members overwrite, sub-attributes merge recursively."""
+    if "type" in patch and patch["type"] != current["type"]:
+        return stamp_instance(_drop_nulls(patch), now, current.get("createdAt"))
+    merged = dict(current)
+    for key, value in patch.items():
+        if key in VALUE_MEMBERS:
+            for member in VALUE_MEMBERS:
+                merged.pop(member, None)
+            merged[key] = value
+        elif key in _INSTANCE_SCALAR_MEMBERS:
+            if value == NGSI_LD_NULL:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        elif key in ("type", "datasetId"):
+            merged[key] = value
+        elif isinstance(value, dict):
+            if is_null(value):
+                merged.pop(key, None)
+            elif isinstance(current.get(key), dict):
+                merged[key] = _merge_instance(current[key], value, now)
+            elif "type" in value:
+                merged[key] = stamp_instance(_drop_nulls(value), now)
+            else:
+                raise BadRequestData(f"sub-attribute {key} does not exist and the fragment gives only part of it")
+    merged["modifiedAt"] = now
+    return merged
+
+
+def _drop_nulls(instance: Instance) -> Instance:
+    return {
+        key: _drop_nulls(value) if isinstance(value, dict) and is_sub_attribute_key(key) else value
+        for key, value in instance.items()
+        if value != NGSI_LD_NULL and not (isinstance(value, dict) and is_sub_attribute_key(key) and is_null(value))
+    }
+
+
+__all__ = [
+    "UpdateResult",
+    "now_iso",
+    "new_entity",
+    "stamp_instance",
+    "is_attribute_key",
+    "is_sub_attribute_key",
+    "is_null",
+    "append_attributes",
+    "update_attributes",
+    "merge_entity",
+    "partial_update_attribute",
+    "replace_attribute",
+    "delete_attribute",
+    "replace_entity",
+    "ENTITY_CORE_MEMBERS",
+]

@@ -1,0 +1,78 @@
+# SPDX-License-Identifier: EUPL-1.2
+"""Entity operations over a store: the one core call each API route makes.
+
+Inputs and outputs are expanded (IRIs); the API layer expands requests and compacts responses.
+Every write runs as one store transaction (store.modify_entity), so a failed request leaves
+nothing half-written.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from broker.entities import operations as ops
+from broker.errors import ResourceNotFound
+from broker.store.base import ExpandedEntity, Store
+
+
+class EntityService:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def create_entity(self, tenant: str, expanded_entity: ExpandedEntity) -> None:
+        await self.store.create_entity(tenant, ops.new_entity(expanded_entity, ops.now_iso()))
+
+    async def retrieve_entity(self, tenant: str, entity_id: str, types: list[str] | None = None) -> ExpandedEntity:
+        """ResourceNotFound when there is no such entity, or it has none of the types asked for."""
+        entity = await self.store.retrieve_entity(tenant, entity_id)
+        if entity is None or (types and not set(types).intersection(entity["type"])):
+            raise ResourceNotFound(f"entity {entity_id} not found")
+        return entity
+
+    async def delete_entity(self, tenant: str, entity_id: str) -> ExpandedEntity:
+        return await self.store.delete_entity(tenant, entity_id)
+
+    async def replace_entity(self, tenant: str, entity_id: str, replacement: dict[str, Any]) -> None:
+        now = ops.now_iso()
+        await self.store.modify_entity(tenant, entity_id, lambda e: ops.replace_entity(e, replacement, now))
+
+    async def merge_entity(self, tenant: str, entity_id: str, fragment: dict[str, Any]) -> None:
+        now = ops.now_iso()
+        await self.store.modify_entity(tenant, entity_id, lambda e: ops.merge_entity(e, fragment, now))
+
+    async def append_attributes(
+        self, tenant: str, entity_id: str, fragment: dict[str, Any], *, no_overwrite: bool
+    ) -> ops.UpdateResult:
+        now = ops.now_iso()
+        done = await self.store.modify_entity(
+            tenant, entity_id, lambda e: ops.append_attributes(e, fragment, now, no_overwrite=no_overwrite)
+        )
+        return done.result
+
+    async def update_attributes(self, tenant: str, entity_id: str, fragment: dict[str, Any]) -> ops.UpdateResult:
+        now = ops.now_iso()
+        done = await self.store.modify_entity(tenant, entity_id, lambda e: ops.update_attributes(e, fragment, now))
+        return done.result
+
+    async def partial_update_attribute(
+        self, tenant: str, entity_id: str, attribute: str, instance: dict[str, Any]
+    ) -> None:
+        now = ops.now_iso()
+        await self.store.modify_entity(
+            tenant, entity_id, lambda e: ops.partial_update_attribute(e, attribute, instance, now)
+        )
+
+    async def replace_attribute(self, tenant: str, entity_id: str, attribute: str, instance: dict[str, Any]) -> None:
+        now = ops.now_iso()
+        await self.store.modify_entity(tenant, entity_id, lambda e: ops.replace_attribute(e, attribute, instance, now))
+
+    async def delete_attribute(
+        self, tenant: str, entity_id: str, attribute: str, *, dataset_id: str | None, delete_all: bool
+    ) -> None:
+        now = ops.now_iso()
+        await self.store.modify_entity(
+            tenant, entity_id, lambda e: ops.delete_attribute(e, attribute, dataset_id, delete_all, now)
+        )
+
+
+__all__ = ["EntityService"]

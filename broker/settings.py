@@ -1,0 +1,85 @@
+# SPDX-License-Identifier: EUPL-1.2
+"""The broker's settings: one typed object, read once from a mapping and passed down.
+
+`Settings.from_mapping(os.environ)` in production, a plain dict in tests. Every field has a
+default that lets `citycontext serve` start on the embedded SQLite store with no config file.
+No other module reads os.environ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ENV_PREFIX = "CITYCONTEXT_"
+DEFAULT_STORE_URL = "sqlite:///data/citycontext.db"
+
+
+class SettingsError(ValueError):
+    """A setting has a value we cannot use; the message names the environment variable."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    host: str = Field("127.0.0.1", description="Address the HTTP server binds to.")
+    port: int = Field(1026, ge=0, le=65535, description="TCP port of the NGSI-LD API.")
+    store: str = Field(
+        DEFAULT_STORE_URL,
+        description="Store URL: sqlite:///relative/path.db, sqlite:////absolute/path.db or sqlite://:memory:.",
+    )
+    max_body_bytes: int = Field(1_048_576, gt=0, description="Largest accepted request body; larger gets 413.")
+    context_fetch_timeout_s: float = Field(5.0, gt=0, description="Timeout for fetching a user @context by URL.")
+    max_context_bytes: int = Field(2_000_000, gt=0, description="Largest user @context document accepted.")
+    context_cache_size: int = Field(256, gt=0, description="Compiled @context term maps kept in memory.")
+    sqlite_synchronous: str = Field(
+        "FULL", description="SQLite PRAGMA synchronous: FULL makes every acknowledged write durable."
+    )
+    log_level: str = Field("info", description="Log level of the broker (debug, info, warning, error).")
+
+    @field_validator("store")
+    @classmethod
+    def _store_scheme(cls, value: str) -> str:
+        scheme = urlsplit(value).scheme
+        if scheme not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError(f"unsupported store URL scheme {scheme!r}; use sqlite:///path/to/file.db")
+        return value
+
+    @field_validator("sqlite_synchronous")
+    @classmethod
+    def _synchronous(cls, value: str) -> str:
+        if value.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+            raise ValueError("must be one of OFF, NORMAL, FULL, EXTRA")
+        return value.upper()
+
+    @classmethod
+    def from_mapping(cls, environ: Mapping[str, str], **overrides: Any) -> "Settings":
+        """Build from CITYCONTEXT_* variables; `overrides` (e.g. CLI options) win over the mapping."""
+        values: dict[str, Any] = {}
+        for name in cls.model_fields:
+            key = ENV_PREFIX + name.upper()
+            if key in environ:
+                values[name] = environ[key]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{ENV_PREFIX}{str(err['loc'][0]).upper()}: {err['msg']}" for err in exc.errors()
+            )
+            raise SettingsError(problems) from exc
+
+    @property
+    def store_safe_url(self) -> str:
+        """The store URL without credentials, for logs."""
+        parts = urlsplit(self.store)
+        netloc = parts.hostname or ""
+        if parts.port:
+            netloc += f":{parts.port}"
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+__all__ = ["Settings", "SettingsError", "ENV_PREFIX", "DEFAULT_STORE_URL"]

@@ -1,0 +1,41 @@
+# SPDX-License-Identifier: EUPL-1.2
+"""Stores behind one async interface (base.Store); `open_store` picks one from a store URL."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from broker.settings import Settings
+from broker.store.base import ExpandedEntity, Modification, Store
+from broker.store.sqlite import SqliteStore
+
+
+class UnsupportedStore(ValueError):
+    """The store URL names a store this build cannot open."""
+
+
+def sqlite_path(store_url: str) -> str:
+    """`sqlite:///rel/x.db` -> `rel/x.db`, `sqlite:////abs/x.db` -> `/abs/x.db`, `sqlite://:memory:`."""
+    parts = urlsplit(store_url)
+    if parts.netloc == ":memory:" or parts.path in ("/:memory:", ":memory:"):
+        return ":memory:"
+    if parts.netloc:
+        raise UnsupportedStore(f"a sqlite store URL has no host: use sqlite:///path/to/file.db, not {store_url}")
+    path = parts.path[1:] if parts.path.startswith("/") else parts.path
+    if not path:
+        raise UnsupportedStore("the sqlite store URL names no file: use sqlite:///path/to/file.db")
+    return path
+
+
+def open_store(settings: Settings) -> Store:
+    """Build (not yet open) the store named by settings.store; open it with `async with`."""
+    scheme = urlsplit(settings.store).scheme
+    if scheme == "sqlite":
+        return SqliteStore(sqlite_path(settings.store), synchronous=settings.sqlite_synchronous)
+    raise UnsupportedStore(
+        f"the {scheme} store is not available yet in this version of citycontext; "
+        "use sqlite:///path/to/file.db (PostgreSQL support is planned)"
+    )
+
+
+__all__ = ["Store", "Modification", "ExpandedEntity", "SqliteStore", "open_store", "sqlite_path", "UnsupportedStore"]

@@ -1,0 +1,94 @@
+# SPDX-License-Identifier: EUPL-1.2
+"""Shared fixtures: real SQLite stores, the real app in-process, and HTTP servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiohttp import web
+from hypothesis import HealthCheck, settings as hypothesis_settings
+
+from broker.api import create_app
+from broker.settings import Settings
+
+hypothesis_settings.register_profile(
+    "ci", max_examples=60, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.register_profile("dev", max_examples=100, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+API = "/ngsi-ld/v1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings.from_mapping({}, store=f"sqlite:///{tmp_path}/broker.db")
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The real app on a real SQLite file, called in-process (no sockets)."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://broker.test") as http:
+            yield http
+
+
+class ContextServer:
+    """A real HTTP server on 127.0.0.1 serving user @context documents, counting each GET."""
+
+    def __init__(self) -> None:
+        self.documents: dict[str, Any] = {}
+        self.hits: dict[str, int] = {}
+        self.base_url = ""
+
+    def add(self, name: str, context: dict[str, Any]) -> str:
+        self.documents[name] = {"@context": context}
+        return f"{self.base_url}/{name}"
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        self.hits[name] = self.hits.get(name, 0) + 1
+        if name not in self.documents:
+            return web.Response(status=404)
+        return web.json_response(self.documents[name], content_type="application/ld+json")
+
+
+@pytest.fixture
+async def context_server() -> AsyncIterator[ContextServer]:
+    server = ContextServer()
+    app = web.Application()
+    app.router.add_get("/{name}", server.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    server.base_url = f"http://127.0.0.1:{port}"
+    try:
+        yield server
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+def unique_id(request: pytest.FixtureRequest) -> Callable[[str], str]:
+    counter = iter(range(1_000_000))
+
+    def make(entity_type: str = "Thing") -> str:
+        return f"urn:ngsi-ld:{entity_type}:{request.node.name[:40]}-{next(counter)}"
+
+    return make
