@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -66,7 +67,12 @@ def serve(settings: Settings) -> int:
         http="auto",
     )
     server = uvicorn.Server(config)
-    server.run()  # uvicorn handles SIGINT/SIGTERM: stops accepting, finishes requests, runs the lifespan exit
+    # uvicorn handles SIGINT/SIGTERM (stop accepting, finish requests, close the store) and then
+    # re-raises the signal to the handler that was installed before it: make that one a no-op,
+    # so a clean shutdown exits with status 0 rather than dying of the signal.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: None)
+    server.run()
     return 0 if server.started else 1
 
 

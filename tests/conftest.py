@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -87,8 +88,9 @@ async def context_server() -> AsyncIterator[ContextServer]:
 @pytest.fixture
 def unique_id(request: pytest.FixtureRequest) -> Callable[[str], str]:
     counter = iter(range(1_000_000))
+    test_name = re.sub(r"[^A-Za-z0-9_-]", "-", request.node.name)[:60]
 
     def make(entity_type: str = "Thing") -> str:
-        return f"urn:ngsi-ld:{entity_type}:{request.node.name[:40]}-{next(counter)}"
+        return f"urn:ngsi-ld:{entity_type}:{test_name}-{next(counter)}"
 
     return make

@@ -141,7 +141,7 @@ def _expand_members(names: list[str] | None, tm: TermMap) -> set[str] | None:
 
 
 async def _delete_entity(request: Request, service: EntityService, segments: list[str]) -> Response:
-    check_known(request.query_params, {"type", "local"})
+    check_known(request.query_params, {"local"})
     call = await prepare(request)
     await service.delete_entity(call.tenant, segments[0])
     return no_content()

@@ -13,7 +13,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from broker.entities.geojson import is_geometry, validate_geometry
+from broker.entities.geojson import GEOMETRY_TYPES, is_geometry, validate_geometry
 from broker.errors import BadRequestData
 
 NGSI_LD_NULL = "urn:ngsi-ld:null"
@@ -159,6 +159,11 @@ def _parse_instance(name: str, raw: Any, allow_null: bool, partial: bool, depth:
             raise BadRequestData(f"attribute {name}: {NGSI_LD_NULL} is only allowed in a merge or update")
         return {"type": "Property", "value": raw}
     attr_type = raw.get("type")
+    if attr_type is not None and not isinstance(attr_type, str):
+        raise BadRequestData(f"attribute {name}: type must be a string")
+    if attr_type in GEOMETRY_TYPES and not VALUE_MEMBERS.intersection(raw):
+        validate_geometry(raw, f"attribute {name}")  # concise GeoProperty: the bare GeoJSON geometry
+        return {"type": "GeoProperty", "value": raw}
     if attr_type is None:
         attr_type = _infer_type(raw)
         if attr_type is None:

@@ -64,7 +64,7 @@ async def test_bad_input_gets_problem_details(seeded: httpx.AsyncClient, case: t
     if body is None and method in ("PATCH", "POST", "PUT"):
         content = b"null"
     url = path if path.startswith("/nothing") else API + path
-    response = await seeded.request(method, url, params=params, content=content, headers=headers)
+    response = await seeded.request(method, url, params=params or None, content=content, headers=headers)
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json"
     problem = response.json()

@@ -1,0 +1,33 @@
+# SPDX-License-Identifier: EUPL-1.2
+"""The member names of an entity and of an attribute instance that stay short in every form.
+
+They are NGSI-LD core members (ETSI GS CIM 009 v1.9.1, clauses 4.5 and 5.2): the broker reads
+them by their short name, so expansion leaves them alone and every other name is a term.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeAlias
+
+ExpandedEntity: TypeAlias = dict[str, Any]
+CompactedEntity: TypeAlias = dict[str, Any]
+ExpandedInstance: TypeAlias = dict[str, Any]
+CompactedInstance: TypeAlias = dict[str, Any]
+
+ENTITY_MEMBERS = frozenset(("id", "type", "scope", "createdAt", "modifiedAt", "deletedAt"))
+
+VALUE_MEMBERS = frozenset(("value", "object", "languageMap", "vocab", "valueList", "objectList", "json"))
+INSTANCE_MEMBERS = VALUE_MEMBERS | frozenset(
+    (
+        "type",
+        "observedAt",
+        "unitCode",
+        "datasetId",
+        "createdAt",
+        "modifiedAt",
+        "deletedAt",
+        "objectType",
+        "lang",
+        "instanceId",
+    )
+)

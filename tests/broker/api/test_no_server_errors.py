@@ -1,0 +1,44 @@
+# SPDX-License-Identifier: EUPL-1.2
+"""No input produces a 500: hypothesis throws generated JSON at every write route of the real app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.broker.entities.strategies import entities, instances, json_values, names
+from tests.conftest import API
+
+ID = "urn:ngsi-ld:Thing:fuzz"
+ROUTES = [
+    ("POST", "/entities"),
+    ("PUT", f"/entities/{ID}"),
+    ("PATCH", f"/entities/{ID}"),
+    ("POST", f"/entities/{ID}/attrs"),
+    ("PATCH", f"/entities/{ID}/attrs"),
+    ("PATCH", f"/entities/{ID}/attrs/a"),
+    ("PUT", f"/entities/{ID}/attrs/a"),
+]
+keys = st.one_of(names, st.sampled_from(["id", "type", "scope", "value", "object", "@context", "datasetId", "observedAt"]))
+bodies = st.one_of(
+    json_values,
+    entities(),
+    instances(),
+    st.dictionaries(keys, st.one_of(json_values, instances()), max_size=5),
+)
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(route=st.sampled_from(ROUTES), body=bodies)
+async def test_generated_bodies_never_cause_a_server_error(client: httpx.AsyncClient, route: tuple[str, str], body: Any) -> None:
+    await client.post(f"{API}/entities", json={"id": ID, "type": "Thing", "a": {"type": "Property", "value": 1}})
+    method, path = route
+    response = await client.request(method, API + path, json=body)
+    assert response.status_code < 500, response.text
+    if response.status_code >= 400:
+        assert response.json()["type"].startswith("https://uri.etsi.org/ngsi-ld/errors/")
+    after = await client.get(f"{API}/entities/{ID}")
+    assert after.status_code in (200, 404)
