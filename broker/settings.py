@@ -31,7 +31,10 @@ class Settings(BaseModel):
         DEFAULT_STORE_URL,
         description="Store URL: sqlite:///relative/path.db, sqlite:////absolute/path.db or sqlite://:memory:.",
     )
-    max_body_bytes: int = Field(1_048_576, gt=0, description="Largest accepted request body; larger gets 413.")
+    max_body_bytes: int = Field(8_388_608, gt=0, description="Largest accepted request body; larger gets 413.")
+    max_batch_size: int = Field(1000, gt=0, description="Most entities in one batch operation; more is 400.")
+    default_page_size: int = Field(20, gt=0, description="Page size (limit) when a request gives none.")
+    max_page_size: int = Field(1000, gt=0, description="Largest limit a request may ask for; more is 403 TooManyResults.")
     context_fetch_timeout_s: float = Field(5.0, gt=0, description="Timeout for fetching a user @context by URL.")
     max_context_bytes: int = Field(2_000_000, gt=0, description="Largest user @context document accepted.")
     context_cache_size: int = Field(256, gt=0, description="Compiled @context term maps kept in memory.")

@@ -4,7 +4,8 @@
 Resources open in the lifespan and close in reverse order: the store, then the @context
 resolver (its HTTP session). Three error handlers give every failure the ProblemDetails shape:
 our NgsiLdError tree, Starlette's routing errors, and a last resort that logs the traceback and
-answers InternalError without it.
+answers InternalError without it. Every path also answers with a trailing slash, as FIWARE IoT
+agents send (POST /entityOperations/upsert/); a collection stays a collection.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -20,28 +22,48 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 import broker
-from broker.api.entities import ENTITIES_PATH, entities_collection, entity_item
+from broker.api import batch, contexts, discovery, entities, operations, registrations
+from broker.api.observability import Metrics, ObservabilityMiddleware
 from broker.api.responses import problem_response
 from broker.entities.service import EntityService
-from broker.errors import (
-    InternalError,
-    InvalidRequest,
-    MethodNotAllowed,
-    NgsiLdError,
-    ResourceNotFound,
-)
+from broker.errors import InternalError, InvalidRequest, MethodNotAllowed, NgsiLdError, ResourceNotFound
+from broker.jsonld_contexts import ContextRegistry
 from broker.ld import ContextResolver
 from broker.settings import Settings
 from broker.store import open_store
 
 log = logging.getLogger("citycontext.broker")
+ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+V1 = "/ngsi-ld/v1"
+
+ROUTES: list[tuple[str, Any]] = [
+    (entities.ENTITIES_PATH, entities.entities_collection),
+    (entities.ENTITIES_PATH + "/{rest:path}", entities.entity_item),
+    (batch.BATCH_PATH + "/{operation}", batch.batch_operation),
+    (V1 + "/types", discovery.types),
+    (V1 + "/types/{name:path}", discovery.entity_type),
+    (V1 + "/attributes", discovery.attributes),
+    (V1 + "/attributes/{name:path}", discovery.attribute),
+    (contexts.CONTEXTS_PATH, contexts.contexts_collection),
+    (contexts.CONTEXTS_PATH + "/{context_id:path}", contexts.context_item),
+    (registrations.REGISTRATIONS_PATH, registrations.registrations_collection),
+    (registrations.REGISTRATIONS_PATH + "/{reg_id:path}", registrations.registration_item),
+]
+READ_ONLY_ROUTES: list[tuple[str, Any]] = [
+    ("/health", operations.health),
+    ("/ready", operations.ready),
+    ("/version", operations.version),
+    ("/metrics", operations.metrics),
+]
 
 
 def create_app(settings: Settings) -> FastAPI:
+    metrics = Metrics()
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
-            store = await stack.enter_async_context(open_store(settings))
+            store = await stack.enter_async_context(open_store(settings, observe=metrics.observe_store))
             resolver = await stack.enter_async_context(
                 ContextResolver(
                     fetch_timeout_s=settings.context_fetch_timeout_s,
@@ -51,15 +73,22 @@ def create_app(settings: Settings) -> FastAPI:
             )
             app.state.store = store
             app.state.context_resolver = resolver
+            app.state.context_registry = ContextRegistry(resolver, store)
             app.state.entity_service = EntityService(store)
             log.info("broker ready on store %s", settings.store_safe_url)
             yield
 
     app = FastAPI(title="citycontext NGSI-LD broker", version=broker.__version__, lifespan=lifespan)
     app.state.settings = settings
+    app.state.metrics = metrics
     app.router.redirect_slashes = False
-    app.add_route(ENTITIES_PATH, entities_collection, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-    app.add_route(ENTITIES_PATH + "/{rest:path}", entity_item, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    for path, endpoint in ROUTES:
+        app.add_route(path, endpoint, methods=ALL_METHODS)
+        if not path.endswith(":path}"):
+            app.add_route(path + "/", endpoint, methods=ALL_METHODS)
+    for path, endpoint in READ_ONLY_ROUTES:
+        app.add_route(path, endpoint, methods=["GET"])
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics)
     app.add_exception_handler(NgsiLdError, _ngsi_ld_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]

@@ -18,15 +18,18 @@ from starlette.requests import Request
 from broker.api.negotiation import (
     ENTITY_MEDIA_TYPES,
     JSON,
+    JSON_LD,
     body_media_type,
     choose_media_type,
     context_from_link_headers,
     request_context,
 )
-from broker.errors import InvalidRequest, LengthRequired, PayloadTooLarge
-from broker.ld import DEFAULT_CORE_CONTEXT_URL, ContextResolver, TermMap
+from broker.errors import InvalidRequest, LengthRequired, NonexistentTenant, PayloadTooLarge
+from broker.jsonld_contexts import ContextRegistry
+from broker.ld import DEFAULT_CORE_CONTEXT_URL, TermMap
 
 TENANT_HEADER = "NGSILD-Tenant"
+FIWARE_SERVICE_HEADER = "fiware-service"
 DEFAULT_TENANT = ""
 _TENANT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,63}$")
 
@@ -38,6 +41,7 @@ class Call:
     context: Any  # the request's @context as given (a URL, an inline context, a list), None = core
     term_map: TermMap
     body: Any = None
+    body_media_type: str = JSON
 
     @property
     def context_url(self) -> str:
@@ -50,8 +54,9 @@ class Call:
 
 
 def tenant_of(request: Request) -> str:
-    tenant = request.headers.get(TENANT_HEADER)
-    if tenant is None:
+    """NGSILD-Tenant, else FIWARE's fiware-service (what existing IoT agents send), else the default."""
+    tenant = request.headers.get(TENANT_HEADER) or request.headers.get(FIWARE_SERVICE_HEADER)
+    if not tenant:
         return DEFAULT_TENANT
     if not _TENANT.match(tenant):
         raise InvalidRequest(f"invalid {TENANT_HEADER} {tenant!r}: use letters, digits, '_', '.', '-' (max 64)")
@@ -64,21 +69,41 @@ async def prepare(
     offered: tuple[str, ...] = ENTITY_MEDIA_TYPES,
     body: bool = False,
     body_types: tuple[str, ...] = ENTITY_MEDIA_TYPES,
+    creates: bool = False,
+    batch: bool = False,
 ) -> Call:
+    """Check the request in the spec's order and resolve its @context.
+
+    `creates`: the operation may create the tenant (otherwise a tenant that does not exist is
+    NonexistentTenant). `batch`: the body is an array whose items carry their own @context
+    (application/ld+json), so the call's context is the Link header's and `body_media_type`
+    tells the route how to read each item.
+    """
     settings = request.app.state.settings
-    resolver: ContextResolver = request.app.state.context_resolver
     media_type = choose_media_type(request.headers.get("accept"), offered)
     tenant = tenant_of(request)
     link_context = context_from_link_headers(request.headers.getlist("link"))
     payload: Any = None
+    content_type = JSON
+    context: Any = link_context
     if body:
         content_type = body_media_type(request.headers.get("content-type"), body_types)
+        if content_type not in ENTITY_MEDIA_TYPES:
+            content_type = JSON  # application/merge-patch+json reads like application/json
         payload = await read_json(request, settings.max_body_bytes)
-        context = request_context(content_type if content_type in ENTITY_MEDIA_TYPES else JSON, link_context, payload)
-    else:
-        context = link_context
-    term_map = await resolver.resolve(context)
-    return Call(tenant=tenant, media_type=media_type, context=context, term_map=term_map, body=payload)
+        if not batch:
+            context = request_context(content_type, link_context, payload)
+    if tenant and not creates and not await request.app.state.store.tenant_exists(tenant):
+        raise NonexistentTenant(f"tenant {tenant!r} does not exist")
+    term_map = await resolve_context(request, tenant, None if batch and content_type == JSON_LD else context)
+    return Call(
+        tenant=tenant, media_type=media_type, context=context, term_map=term_map, body=payload, body_media_type=content_type
+    )
+
+
+async def resolve_context(request: Request, tenant: str, context: Any) -> TermMap:
+    registry: ContextRegistry = request.app.state.context_registry
+    return await registry.resolve(tenant, context, base_url=str(request.base_url))
 
 
 async def read_json(request: Request, max_body_bytes: int) -> Any:
@@ -102,4 +127,4 @@ async def read_json(request: Request, max_body_bytes: int) -> Any:
         raise InvalidRequest(f"the body is not valid JSON: {exc}") from None
 
 
-__all__ = ["Call", "prepare", "read_json", "tenant_of", "TENANT_HEADER", "DEFAULT_TENANT"]
+__all__ = ["Call", "prepare", "resolve_context", "read_json", "tenant_of", "TENANT_HEADER", "DEFAULT_TENANT"]

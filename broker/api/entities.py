@@ -44,14 +44,28 @@ def _service(request: Request) -> EntityService:
 
 
 async def entities_collection(request: Request) -> Response:
+    if request.method == "DELETE":
+        return await _purge_entities(request)
     if request.method != "POST":
-        raise MethodNotAllowed(f"{request.method} is not supported on {ENTITIES_PATH}", headers={"Allow": "POST"})
+        raise MethodNotAllowed(f"{request.method} is not supported on {ENTITIES_PATH}", headers={"Allow": "POST, DELETE"})
     check_known(request.query_params, {"local"})
-    call = await prepare(request, body=True)
+    call = await prepare(request, body=True, creates=True)
     entity = normalize.parse_entity(call.body)
     expanded = expand_entity(entity, call.term_map)
     await _service(request).create_entity(call.tenant, expanded)
     return Response(status_code=201, headers={"Location": entity_location(entity["id"])})
+
+
+async def _purge_entities(request: Request) -> Response:
+    """DELETE /entities?type=... (clause 5.6.21, v1.9): delete every entity of the types given."""
+    check_known(request.query_params, {"type", "local"})
+    names = split_list(request.query_params.get("type"), "type")
+    if not names:
+        raise BadRequestData("purging entities needs a type= parameter (the spec forbids an unbounded delete)")
+    call = await prepare(request)
+    types = [call.term_map.expand_type(normalize.check_name(name, "entity type")) for name in names]
+    await _service(request).purge_entities(call.tenant, types)
+    return no_content()
 
 
 # -- /entities/{entityId}[/attrs[/{attrId}]] ----------------------------------------------------

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from starlette.datastructures import QueryParams
 
-from broker.errors import BadRequestData, InvalidRequest
+from broker.errors import BadRequestData, InvalidRequest, TooManyResults
 
 
 def check_known(params: QueryParams, allowed: Collection[str]) -> None:
@@ -74,4 +75,59 @@ def parse_representation(options_value: str | None, format_value: str | None) ->
     return Representation(form=form, sys_attrs="sysAttrs" in options)
 
 
-__all__ = ["check_known", "split_list", "parse_options", "parse_bool", "Representation", "parse_representation"]
+
+
+@dataclass(frozen=True)
+class Page:
+    limit: int
+    offset: int
+    count: bool
+
+
+def parse_page(params: QueryParams, *, default_limit: int, max_limit: int) -> Page:
+    """limit/offset/count (clause 5.5.9): limit beyond the broker's maximum is 403 TooManyResults."""
+    limit = _non_negative(params.get("limit"), "limit", default_limit)
+    offset = _non_negative(params.get("offset"), "offset", 0)
+    count = parse_bool(params.get("count"), "count")
+    if limit > max_limit:
+        raise TooManyResults(f"limit={limit} is over this broker's maximum page size of {max_limit}")
+    if limit == 0 and not count:
+        raise BadRequestData("limit=0 is only allowed with count=true")
+    return Page(limit, offset, count)
+
+
+def _non_negative(value: str | None, name: str, default: int) -> int:
+    if value is None:
+        return default
+    if not value.isdigit():
+        raise BadRequestData(f"{name} must be a non-negative integer, got {value!r}")
+    return int(value)
+
+
+def page_links(path: str, params: QueryParams, page: Page, total: int) -> dict[str, str]:
+    """Relative Link headers rel="prev"/"next" (clause 6.3.14) and NGSILD-Results-Count."""
+    headers: dict[str, str] = {}
+    links: list[str] = []
+    base = {k: v for k, v in params.items() if k != "offset"}
+    if page.offset > 0 and page.limit > 0:
+        links.append(f'<{path}?{urlencode({**base, "offset": max(0, page.offset - page.limit)})}>; rel="prev"')
+    if page.limit > 0 and page.offset + page.limit < total:
+        links.append(f'<{path}?{urlencode({**base, "offset": page.offset + page.limit})}>; rel="next"')
+    if links:
+        headers["Link"] = ", ".join(links)
+    if page.count:
+        headers["NGSILD-Results-Count"] = str(total)
+    return headers
+
+
+__all__ = [
+    "check_known",
+    "split_list",
+    "parse_options",
+    "parse_bool",
+    "Representation",
+    "parse_representation",
+    "Page",
+    "parse_page",
+    "page_links",
+]

@@ -32,6 +32,12 @@ class EntityService:
     async def delete_entity(self, tenant: str, entity_id: str) -> ExpandedEntity:
         return await self.store.delete_entity(tenant, entity_id)
 
+    async def purge_entities(self, tenant: str, types: list[str]) -> list[ExpandedEntity]:
+        """Delete every entity of the given types, in one transaction; returns those deleted."""
+        ids = await self.store.entity_ids_of_types(tenant, types)
+        outcomes = await self.store.batch_modify(tenant, [(entity_id, _delete_if_present) for entity_id in ids])
+        return [outcome.before for outcome in outcomes if outcome.before is not None]
+
     async def replace_entity(self, tenant: str, entity_id: str, replacement: dict[str, Any]) -> None:
         now = ops.now_iso()
         await self.store.modify_entity(tenant, entity_id, lambda e: ops.replace_entity(e, replacement, now))
@@ -73,6 +79,10 @@ class EntityService:
         await self.store.modify_entity(
             tenant, entity_id, lambda e: ops.delete_attribute(e, attribute, dataset_id, delete_all, now)
         )
+
+
+def _delete_if_present(current: ExpandedEntity | None) -> tuple[ExpandedEntity | None, Any]:
+    return None, None
 
 
 __all__ = ["EntityService"]

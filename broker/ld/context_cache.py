@@ -92,22 +92,34 @@ class ContextResolver:
         Raises BadRequestData for an invalid context and LdContextNotAvailable when a
         remote context cannot be fetched.
         """
+        return (await self.resolve_with_urls(context))[0]
+
+    async def resolve_with_urls(self, context: ContextValue) -> tuple[TermMap, tuple[str, ...]]:
+        """As `resolve`, plus the remote (non-core) context URLs the TermMap was compiled from."""
         if self._state is not _State.OPEN:
             raise RuntimeError(f"ContextResolver is {self._state.value}; use it inside `async with`")
         if context is None:
-            return core_term_map()
+            return core_term_map(), ()
         key = _cache_key(context)
         cached = self._term_maps.get(key)
         if cached is not None:
             self._term_maps.move_to_end(key)
             self._record_use(cached[1])
-            return cached[0]
+            return cached
         term_map, urls = await self._compile(context)
         self._term_maps[key] = (term_map, urls)
         while len(self._term_maps) > self.cache_size:
             self._term_maps.popitem(last=False)
         self._record_use(urls)
-        return term_map
+        return term_map, urls
+
+    def forget(self, url: str) -> bool:
+        """Drop a fetched document and every TermMap compiled from it; the next use fetches it again."""
+        found = self._documents.pop(url, None) is not None
+        for key in [key for key, (_, urls) in self._term_maps.items() if url in urls or key == url]:
+            del self._term_maps[key]
+            found = True
+        return found
 
     def cached_contexts(self) -> list[dict[str, Any]]:
         return [

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from broker.settings import Settings
@@ -27,11 +28,14 @@ def sqlite_path(store_url: str) -> str:
     return path
 
 
-def open_store(settings: Settings) -> Store:
-    """Build (not yet open) the store named by settings.store; open it with `async with`."""
+def open_store(settings: Settings, observe: Callable[[str, float], None] | None = None) -> Store:
+    """Build (not yet open) the store named by settings.store; open it with `async with`.
+
+    `observe(kind, seconds)` is called after each store call ("read" or "write"), for metrics.
+    """
     scheme = urlsplit(settings.store).scheme
     if scheme == "sqlite":
-        return SqliteStore(sqlite_path(settings.store), synchronous=settings.sqlite_synchronous)
+        return SqliteStore(sqlite_path(settings.store), synchronous=settings.sqlite_synchronous, observe=observe)
     raise UnsupportedStore(
         f"the {scheme} store is not available yet in this version of citycontext; "
         "use sqlite:///path/to/file.db (PostgreSQL support is planned)"

@@ -15,9 +15,40 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, Protocol, TypeVar
 
+from broker.errors import NgsiLdError
+
 T = TypeVar("T")
 
 ExpandedEntity = dict[str, Any]
+
+
+BatchChange = Callable[["ExpandedEntity | None"], tuple["ExpandedEntity | None", Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    """One item of a batch: the entity before and after (None: absent), or the error that failed it."""
+
+    entity_id: str
+    before: "ExpandedEntity | None" = None
+    after: "ExpandedEntity | None" = None
+    result: Any = None
+    error: NgsiLdError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TypeAttributeCount:
+    type: str
+    attribute: str
+    attribute_type: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeCount:
+    attribute: str
+    attribute_type: str
+    count: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,5 +91,43 @@ class Store(Protocol):
     async def delete_entity(self, tenant: str, entity_id: str) -> ExpandedEntity:
         """Delete and return the entity; ResourceNotFound when it does not exist."""
 
+    async def batch_modify(self, tenant: str, changes: list[tuple[str, BatchChange]]) -> list[BatchOutcome]:
+        """Apply each change, in order, in ONE transaction; an item's error fails only that item.
 
-__all__ = ["Store", "Modification", "ExpandedEntity"]
+        A change gets a private copy of the entity as the earlier items left it (None when absent)
+        and returns (the entity to store or None to delete it, a result to report).
+        """
+
+    async def entity_ids_of_types(self, tenant: str, types: list[str]) -> list[str]: ...
+
+    async def tenant_exists(self, tenant: str) -> bool:
+        """A tenant exists once anything was written in it; the default tenant "" always exists."""
+
+    async def ensure_tenant(self, tenant: str) -> None: ...
+
+    async def entity_counts(self) -> dict[str, int]:
+        """Entities per tenant (kept as a counter, not counted at each call)."""
+
+    # Discovery (clause 5.7.5 to 5.7.10), served from counters kept on every write.
+    async def type_counts(self, tenant: str) -> dict[str, int]: ...
+
+    async def type_attribute_counts(self, tenant: str, entity_type: str | None = None) -> list[TypeAttributeCount]: ...
+
+    async def attribute_counts(self, tenant: str, attribute: str | None = None) -> list[AttributeCount]: ...
+
+    # Small documents by kind ("csourceRegistration", "jsonldContext", "subscription", ...).
+    async def create_document(self, kind: str, tenant: str, doc_id: str, doc: dict[str, Any]) -> None:
+        """AlreadyExists when a document of that kind and id exists in the tenant."""
+
+    async def retrieve_document(self, kind: str, tenant: str, doc_id: str) -> dict[str, Any] | None: ...
+
+    async def list_documents(self, kind: str, tenant: str) -> list[dict[str, Any]]: ...
+
+    async def replace_document(self, kind: str, tenant: str, doc_id: str, doc: dict[str, Any]) -> None:
+        """ResourceNotFound when there is no such document."""
+
+    async def delete_document(self, kind: str, tenant: str, doc_id: str) -> None:
+        """ResourceNotFound when there is no such document."""
+
+
+__all__ = ["Store", "Modification", "ExpandedEntity", "BatchChange", "BatchOutcome", "TypeAttributeCount", "AttributeCount"]

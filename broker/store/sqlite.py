@@ -5,6 +5,8 @@ Relies on SQLite's WAL journal (readers never wait for the writer) and JSON1. On
 connection lives on its own thread, so every write transaction is one hop to that thread and
 writes are serialised; reads use a small pool of reader threads with a connection each. With
 PRAGMA synchronous=FULL (the default setting) a write is durable before its request is answered.
+Every entity write goes through `_write_entity`, which keeps the discovery counters and the
+type index in the same transaction.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import asyncio
 import contextlib
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -23,34 +27,29 @@ from typing import Any, TypeVar
 import orjson
 
 from broker.errors import AlreadyExists, InternalError, NgsiLdError, ResourceNotFound, ServiceUnavailable
-from broker.store.base import ExpandedEntity, Modification
+from broker.store import sqlite_schema as sql
+from broker.store.base import (
+    AttributeCount,
+    BatchChange,
+    BatchOutcome,
+    ExpandedEntity,
+    Modification,
+    TypeAttributeCount,
+)
+from broker.store.indexes import counter_changes
 
 T = TypeVar("T")
-
-# Each entry moves the schema one version forward; PRAGMA user_version records how far we are.
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE entities (
-        tenant      TEXT NOT NULL,
-        id          TEXT NOT NULL,
-        types       TEXT NOT NULL,  -- JSON array of expanded type IRIs
-        created_at  TEXT NOT NULL,
-        modified_at TEXT NOT NULL,
-        doc         TEXT NOT NULL,  -- the expanded entity, JSON
-        UNIQUE (tenant, id)
-    );
-    """,
-)
-
-_SELECT_DOC = "SELECT doc FROM entities WHERE tenant = ? AND id = ?"
-_INSERT = "INSERT INTO entities (tenant, id, types, created_at, modified_at, doc) VALUES (?, ?, ?, ?, ?, ?)"
-_UPDATE = "UPDATE entities SET types = ?, modified_at = ?, doc = ? WHERE tenant = ? AND id = ?"
-_DELETE = "DELETE FROM entities WHERE tenant = ? AND id = ?"
+MIGRATIONS = sql.MIGRATIONS
 _READER_THREADS = 2
+_IN_CHUNK = 500
 
 
 def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class SqliteStore:
@@ -58,7 +57,10 @@ class SqliteStore:
 
     kind = "sqlite"
 
-    def __init__(self, path: str, *, synchronous: str = "FULL") -> None:
+    def __init__(
+        self, path: str, *, synchronous: str = "FULL", observe: Callable[[str, float], None] | None = None
+    ) -> None:
+        self._observe = observe
         self._memory = path == ":memory:"
         self._path = f"file:citycontext-{uuid.uuid4().hex}?mode=memory&cache=shared" if self._memory else path
         self._synchronous = synchronous
@@ -68,6 +70,7 @@ class SqliteStore:
         self._local = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._known_tenants: set[str] = {""}
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -147,14 +150,27 @@ class SqliteStore:
         return conn
 
     async def _on_writer(self, fn: Callable[[], T]) -> T:
-        if self._writer is None:
-            raise ServiceUnavailable("the store is closed")
-        return await asyncio.get_running_loop().run_in_executor(self._writer, fn)
+        return await self._run(self._writer, fn, "write")
 
     async def _on_reader(self, fn: Callable[[], T]) -> T:
-        if self._readers is None:
+        return await self._run(self._readers, fn, "read")
+
+    async def _run(self, executor: ThreadPoolExecutor | None, fn: Callable[[], T], kind: str) -> T:
+        if executor is None:
             raise ServiceUnavailable("the store is closed")
-        return await asyncio.get_running_loop().run_in_executor(self._readers, fn)
+        started = time.perf_counter()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(executor, fn)
+        finally:
+            if self._observe is not None:
+                self._observe(kind, time.perf_counter() - started)
+
+    async def _read(self, statement: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        def run() -> list[tuple[Any, ...]]:
+            with _translate_errors():
+                return self._reader_connection().execute(statement, params).fetchall()
+
+        return await self._on_reader(run)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -170,57 +186,70 @@ class SqliteStore:
                 raise
             conn.execute("COMMIT")
 
-    # -- Store -------------------------------------------------------------------------------
+    def _write_entity(
+        self, conn: sqlite3.Connection, tenant: str, before: ExpandedEntity | None, after: ExpandedEntity | None
+    ) -> None:
+        """Insert, update or delete one entity row, with its counters and type index rows."""
+        if after is not None:
+            row = (_dumps(after["type"]), after["modifiedAt"], _dumps(after))
+            if before is None:
+                conn.execute(sql.INSERT_ENTITY, (tenant, after["id"], row[0], after["createdAt"], row[1], row[2]))
+                if tenant not in self._known_tenants:
+                    conn.execute(sql.INSERT_TENANT, (tenant, _now()))
+                conn.execute(sql.COUNT_ENTITY, (1, tenant))
+            else:
+                conn.execute(sql.UPDATE_ENTITY, (*row, tenant, after["id"]))
+        elif before is not None:
+            conn.execute(sql.DELETE_ENTITY, (tenant, before["id"]))
+            conn.execute(sql.COUNT_ENTITY, (-1, tenant))
+        changes = counter_changes(before, after)
+        if not changes:
+            return
+        entity_id = (after or before or {})["id"]
+        for entity_type, delta in changes.types.items():
+            conn.execute(sql.UPSERT_TYPE_COUNT, (tenant, entity_type, delta))
+            conn.execute(sql.INSERT_ENTITY_TYPE if delta > 0 else sql.DELETE_ENTITY_TYPE, (tenant, entity_type, entity_id))
+        conn.executemany(
+            sql.UPSERT_TYPE_ATTRIBUTE_COUNT, [(tenant, *key, delta) for key, delta in changes.type_attributes.items()]
+        )
+        conn.executemany(sql.UPSERT_ATTRIBUTE_COUNT, [(tenant, *key, delta) for key, delta in changes.attributes.items()])
+        for statement in sql.DROP_ZERO_COUNTS:
+            conn.execute(statement, (tenant,))
+
+    def _after_commit(self, tenant: str) -> None:
+        self._known_tenants.add(tenant)
+
+    # -- entities ----------------------------------------------------------------------------
 
     async def ping(self) -> None:
-        def run() -> None:
-            with _translate_errors():
-                self._reader_connection().execute("SELECT 1").fetchone()
-
-        await self._on_reader(run)
+        await self._read("SELECT 1", ())
 
     async def create_entity(self, tenant: str, expanded_entity: ExpandedEntity) -> None:
-        row = (
-            tenant,
-            expanded_entity["id"],
-            _dumps(expanded_entity["type"]),
-            expanded_entity["createdAt"],
-            expanded_entity["modifiedAt"],
-            _dumps(expanded_entity),
-        )
-
         def run() -> None:
             with self._transaction() as conn:
-                try:
-                    conn.execute(_INSERT, row)
-                except sqlite3.IntegrityError as exc:
-                    raise AlreadyExists(f"entity {row[1]} already exists") from exc
+                if conn.execute(sql.SELECT_DOC, (tenant, expanded_entity["id"])).fetchone() is not None:
+                    raise AlreadyExists(f"entity {expanded_entity['id']} already exists")
+                self._write_entity(conn, tenant, None, expanded_entity)
+            self._after_commit(tenant)
 
         await self._on_writer(run)
 
     async def retrieve_entity(self, tenant: str, entity_id: str) -> ExpandedEntity | None:
-        def run() -> str | None:
-            with _translate_errors():
-                found = self._reader_connection().execute(_SELECT_DOC, (tenant, entity_id)).fetchone()
-            return None if found is None else str(found[0])
-
-        doc = await self._on_reader(run)
-        return None if doc is None else orjson.loads(doc)  # type: ignore[no-any-return]
+        rows = await self._read(sql.SELECT_DOC, (tenant, entity_id))
+        return orjson.loads(rows[0][0]) if rows else None  # type: ignore[no-any-return]
 
     async def modify_entity(
         self, tenant: str, entity_id: str, change: Callable[[ExpandedEntity], T]
     ) -> Modification[T]:
         def run() -> Modification[T]:
             with self._transaction() as conn:
-                found = conn.execute(_SELECT_DOC, (tenant, entity_id)).fetchone()
+                found = conn.execute(sql.SELECT_DOC, (tenant, entity_id)).fetchone()
                 if found is None:
                     raise ResourceNotFound(f"entity {entity_id} not found")
                 before = orjson.loads(found[0])
                 after = orjson.loads(found[0])
                 result = change(after)
-                conn.execute(
-                    _UPDATE, (_dumps(after["type"]), after["modifiedAt"], _dumps(after), tenant, entity_id)
-                )
+                self._write_entity(conn, tenant, before, after)
             return Modification(before, after, result)
 
         return await self._on_writer(run)
@@ -228,13 +257,134 @@ class SqliteStore:
     async def delete_entity(self, tenant: str, entity_id: str) -> ExpandedEntity:
         def run() -> ExpandedEntity:
             with self._transaction() as conn:
-                found = conn.execute(_SELECT_DOC, (tenant, entity_id)).fetchone()
+                found = conn.execute(sql.SELECT_DOC, (tenant, entity_id)).fetchone()
                 if found is None:
                     raise ResourceNotFound(f"entity {entity_id} not found")
-                conn.execute(_DELETE, (tenant, entity_id))
-            return orjson.loads(found[0])  # type: ignore[no-any-return]
+                before: ExpandedEntity = orjson.loads(found[0])
+                self._write_entity(conn, tenant, before, None)
+            return before
 
         return await self._on_writer(run)
+
+    async def batch_modify(self, tenant: str, changes: list[tuple[str, BatchChange]]) -> list[BatchOutcome]:
+        def run() -> list[BatchOutcome]:
+            with self._transaction() as conn:
+                stored = _load_many(conn, tenant, list(dict.fromkeys(entity_id for entity_id, _ in changes)))
+                current = dict(stored)
+                outcomes: list[BatchOutcome] = []
+                for entity_id, change in changes:
+                    before = current.get(entity_id)
+                    working = orjson.loads(_dumps(before)) if before is not None else None
+                    try:
+                        after, result = change(working)
+                    except NgsiLdError as error:
+                        outcomes.append(BatchOutcome(entity_id, error=error))
+                        continue
+                    current[entity_id] = after
+                    outcomes.append(BatchOutcome(entity_id, before, after, result))
+                for entity_id, after in current.items():
+                    before = stored.get(entity_id)
+                    if before is not after:
+                        self._write_entity(conn, tenant, before, after)
+            self._after_commit(tenant)
+            return outcomes
+
+        return await self._on_writer(run)
+
+    async def entity_ids_of_types(self, tenant: str, types: list[str]) -> list[str]:
+        ids: dict[str, None] = {}
+        for entity_type in types:
+            for (entity_id,) in await self._read(sql.SELECT_IDS_OF_TYPE, (tenant, entity_type)):
+                ids[entity_id] = None
+        return list(ids)
+
+    # -- tenants -----------------------------------------------------------------------------
+
+    async def tenant_exists(self, tenant: str) -> bool:
+        if tenant in self._known_tenants:
+            return True
+        if await self._read(sql.SELECT_TENANT, (tenant,)):
+            self._known_tenants.add(tenant)
+            return True
+        return False
+
+    async def ensure_tenant(self, tenant: str) -> None:
+        if tenant in self._known_tenants:
+            return
+
+        def run() -> None:
+            with self._transaction() as conn:
+                conn.execute(sql.INSERT_TENANT, (tenant, _now()))
+            self._after_commit(tenant)
+
+        await self._on_writer(run)
+
+    async def entity_counts(self) -> dict[str, int]:
+        return {row[0]: row[1] for row in await self._read(sql.SELECT_ENTITY_COUNTS, ())}
+
+    # -- discovery ---------------------------------------------------------------------------
+
+    async def type_counts(self, tenant: str) -> dict[str, int]:
+        return {row[0]: row[1] for row in await self._read(sql.SELECT_TYPE_COUNTS, (tenant,))}
+
+    async def type_attribute_counts(self, tenant: str, entity_type: str | None = None) -> list[TypeAttributeCount]:
+        if entity_type is None:
+            rows = await self._read(sql.SELECT_TYPE_ATTRIBUTES, (tenant,))
+        else:
+            rows = await self._read(sql.SELECT_TYPE_ATTRIBUTES_OF, (tenant, entity_type))
+        return [TypeAttributeCount(*row) for row in rows]
+
+    async def attribute_counts(self, tenant: str, attribute: str | None = None) -> list[AttributeCount]:
+        if attribute is None:
+            rows = await self._read(sql.SELECT_ATTRIBUTE_COUNTS, (tenant,))
+        else:
+            rows = await self._read(sql.SELECT_ATTRIBUTE_COUNTS_OF, (tenant, attribute))
+        return [AttributeCount(*row) for row in rows]
+
+    # -- documents ---------------------------------------------------------------------------
+
+    async def create_document(self, kind: str, tenant: str, doc_id: str, doc: dict[str, Any]) -> None:
+        def run() -> None:
+            with self._transaction() as conn:
+                if conn.execute(sql.SELECT_DOCUMENT, (kind, tenant, doc_id)).fetchone() is not None:
+                    raise AlreadyExists(f"{kind} {doc_id} already exists")
+                conn.execute(sql.INSERT_DOCUMENT, (kind, tenant, doc_id, _dumps(doc)))
+                if tenant not in self._known_tenants:
+                    conn.execute(sql.INSERT_TENANT, (tenant, _now()))
+            self._after_commit(tenant)
+
+        await self._on_writer(run)
+
+    async def retrieve_document(self, kind: str, tenant: str, doc_id: str) -> dict[str, Any] | None:
+        rows = await self._read(sql.SELECT_DOCUMENT, (kind, tenant, doc_id))
+        return orjson.loads(rows[0][0]) if rows else None  # type: ignore[no-any-return]
+
+    async def list_documents(self, kind: str, tenant: str) -> list[dict[str, Any]]:
+        return [orjson.loads(row[0]) for row in await self._read(sql.SELECT_DOCUMENTS, (kind, tenant))]
+
+    async def replace_document(self, kind: str, tenant: str, doc_id: str, doc: dict[str, Any]) -> None:
+        await self._change_document(sql.REPLACE_DOCUMENT, (_dumps(doc), kind, tenant, doc_id), kind, doc_id)
+
+    async def delete_document(self, kind: str, tenant: str, doc_id: str) -> None:
+        await self._change_document(sql.DELETE_DOCUMENT, (kind, tenant, doc_id), kind, doc_id)
+
+    async def _change_document(self, statement: str, params: tuple[Any, ...], kind: str, doc_id: str) -> None:
+        def run() -> None:
+            with self._transaction() as conn:
+                if conn.execute(statement, params).rowcount == 0:
+                    raise ResourceNotFound(f"{kind} {doc_id} not found")
+
+        await self._on_writer(run)
+
+
+def _load_many(conn: sqlite3.Connection, tenant: str, ids: list[str]) -> dict[str, ExpandedEntity]:
+    found: dict[str, ExpandedEntity] = {}
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start : start + _IN_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(f"SELECT id, doc FROM entities WHERE tenant = ? AND id IN ({marks})", (tenant, *chunk))
+        found.update((row[0], orjson.loads(row[1])) for row in rows)
+    return found
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from broker.settings import Settings
 from tests.conftest import API
 
 ERRORS = "https://uri.etsi.org/ngsi-ld/errors/"
@@ -84,8 +85,8 @@ async def test_write_without_content_length_is_411(client: httpx.AsyncClient) ->
     assert response.json()["type"] == ERRORS + "InvalidRequest"
 
 
-async def test_body_over_the_limit_is_413(client: httpx.AsyncClient) -> None:
-    big = {"id": "urn:a:big", "type": "T", "blob": {"type": "Property", "value": "x" * 1_100_000}}
+async def test_body_over_the_limit_is_413(client: httpx.AsyncClient, settings: Settings) -> None:
+    big = {"id": "urn:a:big", "type": "T", "blob": {"type": "Property", "value": "x" * settings.max_body_bytes}}
     response = await client.post(f"{API}/entities", json=big)
     assert response.status_code == 413
     assert response.json()["type"] == ERRORS + "InvalidRequest"

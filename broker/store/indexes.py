@@ -1,0 +1,70 @@
+# SPDX-License-Identifier: EUPL-1.2
+"""What a store keeps beside each entity so discovery is cheap (clause 5.7.5 to 5.7.10).
+
+GET /types and GET /attributes are answered from per-tenant counters, not by reading entities:
+how many entities have each type, each (type, attribute, attribute type) and each (attribute,
+attribute type). A write changes the counters by the difference between the entity's index
+entries before and after, so a value update, the common case, changes none of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from broker.store.base import ExpandedEntity
+
+_CORE = frozenset({"id", "type", "scope", "createdAt", "modifiedAt", "deletedAt"})
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntries:
+    types: frozenset[str]
+    type_attributes: frozenset[tuple[str, str, str]]  # (type, attribute, attribute type)
+    attributes: frozenset[tuple[str, str]]  # (attribute, attribute type)
+
+
+EMPTY = IndexEntries(frozenset(), frozenset(), frozenset())
+
+
+def index_entries(entity: ExpandedEntity | None) -> IndexEntries:
+    if entity is None:
+        return EMPTY
+    types = frozenset(entity["type"])
+    attributes = frozenset(
+        (key, instance.get("type", "Property"))
+        for key, instances in entity.items()
+        if key not in _CORE
+        for instance in instances
+    )
+    return IndexEntries(
+        types,
+        frozenset((t, attribute, kind) for t in types for attribute, kind in attributes),
+        attributes,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CounterChanges:
+    """+1/-1 per counter key; empty when an update leaves types and attributes as they were."""
+
+    types: dict[str, int]
+    type_attributes: dict[tuple[str, str, str], int]
+    attributes: dict[tuple[str, str], int]
+
+    def __bool__(self) -> bool:
+        return bool(self.types or self.type_attributes or self.attributes)
+
+
+def counter_changes(before: ExpandedEntity | None, after: ExpandedEntity | None) -> CounterChanges:
+    old, new = index_entries(before), index_entries(after)
+    return CounterChanges(_diff(old.types, new.types), _diff(old.type_attributes, new.type_attributes), _diff(old.attributes, new.attributes))
+
+
+def _diff(old: frozenset[Any], new: frozenset[Any]) -> dict[Any, int]:
+    changes = {key: -1 for key in old - new}
+    changes.update({key: 1 for key in new - old})
+    return changes
+
+
+__all__ = ["IndexEntries", "index_entries", "CounterChanges", "counter_changes"]

@@ -1,0 +1,102 @@
+# SPDX-License-Identifier: EUPL-1.2
+"""The SQLite schema (versioned migrations) and the statements the SQLite store runs."""
+
+from __future__ import annotations
+
+# Each entry moves the schema one version forward; PRAGMA user_version records how far we are.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE entities (
+        tenant      TEXT NOT NULL,
+        id          TEXT NOT NULL,
+        types       TEXT NOT NULL,  -- JSON array of expanded type IRIs
+        created_at  TEXT NOT NULL,
+        modified_at TEXT NOT NULL,
+        doc         TEXT NOT NULL,  -- the expanded entity, JSON
+        UNIQUE (tenant, id)
+    );
+    """,
+    """
+    CREATE TABLE tenants (
+        name TEXT PRIMARY KEY, created_at TEXT NOT NULL, entity_count INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    INSERT INTO tenants (name, created_at) VALUES ('', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+    INSERT INTO tenants (name, created_at, entity_count) SELECT tenant, MIN(created_at), COUNT(*) FROM entities
+        WHERE tenant != '' GROUP BY tenant;
+    UPDATE tenants SET entity_count = (SELECT COUNT(*) FROM entities WHERE tenant = '') WHERE name = '';
+    CREATE TABLE type_counts (
+        tenant TEXT NOT NULL, type TEXT NOT NULL, count INTEGER NOT NULL,
+        PRIMARY KEY (tenant, type)
+    ) WITHOUT ROWID;
+    CREATE TABLE type_attribute_counts (
+        tenant TEXT NOT NULL, type TEXT NOT NULL, attribute TEXT NOT NULL, attribute_type TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (tenant, type, attribute, attribute_type)
+    ) WITHOUT ROWID;
+    CREATE TABLE attribute_counts (
+        tenant TEXT NOT NULL, attribute TEXT NOT NULL, attribute_type TEXT NOT NULL, count INTEGER NOT NULL,
+        PRIMARY KEY (tenant, attribute, attribute_type)
+    ) WITHOUT ROWID;
+    CREATE TABLE entity_types (
+        tenant TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL,
+        PRIMARY KEY (tenant, type, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE documents (
+        kind TEXT NOT NULL, tenant TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL,
+        PRIMARY KEY (kind, tenant, id)
+    ) WITHOUT ROWID;
+    """,
+)
+
+SELECT_DOC = "SELECT doc FROM entities WHERE tenant = ? AND id = ?"
+INSERT_ENTITY = "INSERT INTO entities (tenant, id, types, created_at, modified_at, doc) VALUES (?, ?, ?, ?, ?, ?)"
+UPDATE_ENTITY = "UPDATE entities SET types = ?, modified_at = ?, doc = ? WHERE tenant = ? AND id = ?"
+DELETE_ENTITY = "DELETE FROM entities WHERE tenant = ? AND id = ?"
+INSERT_TENANT = "INSERT OR IGNORE INTO tenants (name, created_at) VALUES (?, ?)"
+SELECT_TENANT = "SELECT 1 FROM tenants WHERE name = ?"
+COUNT_ENTITY = "UPDATE tenants SET entity_count = entity_count + ? WHERE name = ?"
+SELECT_ENTITY_COUNTS = "SELECT name, entity_count FROM tenants ORDER BY name"
+
+UPSERT_TYPE_COUNT = (
+    "INSERT INTO type_counts (tenant, type, count) VALUES (?, ?, ?) "
+    "ON CONFLICT (tenant, type) DO UPDATE SET count = count + excluded.count"
+)
+UPSERT_TYPE_ATTRIBUTE_COUNT = (
+    "INSERT INTO type_attribute_counts (tenant, type, attribute, attribute_type, count) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (tenant, type, attribute, attribute_type) DO UPDATE SET count = count + excluded.count"
+)
+UPSERT_ATTRIBUTE_COUNT = (
+    "INSERT INTO attribute_counts (tenant, attribute, attribute_type, count) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (tenant, attribute, attribute_type) DO UPDATE SET count = count + excluded.count"
+)
+DROP_ZERO_COUNTS = (
+    "DELETE FROM type_counts WHERE tenant = ? AND count <= 0",
+    "DELETE FROM type_attribute_counts WHERE tenant = ? AND count <= 0",
+    "DELETE FROM attribute_counts WHERE tenant = ? AND count <= 0",
+)
+INSERT_ENTITY_TYPE = "INSERT OR IGNORE INTO entity_types (tenant, type, id) VALUES (?, ?, ?)"
+DELETE_ENTITY_TYPE = "DELETE FROM entity_types WHERE tenant = ? AND type = ? AND id = ?"
+SELECT_IDS_OF_TYPE = "SELECT id FROM entity_types WHERE tenant = ? AND type = ?"
+
+SELECT_TYPE_COUNTS = "SELECT type, count FROM type_counts WHERE tenant = ? ORDER BY type"
+SELECT_TYPE_ATTRIBUTES = (
+    "SELECT type, attribute, attribute_type, count FROM type_attribute_counts WHERE tenant = ? "
+    "ORDER BY type, attribute, attribute_type"
+)
+SELECT_TYPE_ATTRIBUTES_OF = (
+    "SELECT type, attribute, attribute_type, count FROM type_attribute_counts WHERE tenant = ? AND type = ? "
+    "ORDER BY attribute, attribute_type"
+)
+SELECT_ATTRIBUTE_COUNTS = (
+    "SELECT attribute, attribute_type, count FROM attribute_counts WHERE tenant = ? ORDER BY attribute, attribute_type"
+)
+SELECT_ATTRIBUTE_COUNTS_OF = (
+    "SELECT attribute, attribute_type, count FROM attribute_counts WHERE tenant = ? AND attribute = ? "
+    "ORDER BY attribute_type"
+)
+
+SELECT_DOCUMENT = "SELECT doc FROM documents WHERE kind = ? AND tenant = ? AND id = ?"
+SELECT_DOCUMENTS = "SELECT doc FROM documents WHERE kind = ? AND tenant = ? ORDER BY id"
+INSERT_DOCUMENT = "INSERT INTO documents (kind, tenant, id, doc) VALUES (?, ?, ?, ?)"
+REPLACE_DOCUMENT = "UPDATE documents SET doc = ? WHERE kind = ? AND tenant = ? AND id = ?"
+DELETE_DOCUMENT = "DELETE FROM documents WHERE kind = ? AND tenant = ? AND id = ?"
