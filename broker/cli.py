@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import signal
 import sys
@@ -54,13 +53,15 @@ def serve(settings: Settings) -> int:
     import uvicorn
 
     from broker.api import create_app
+    from broker.api.observability import configure_logging
 
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level)
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        log_config=None,  # keep our JSON log lines; uvicorn's own loggers propagate to them
         lifespan="on",
         access_log=False,
         loop="auto",

@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: EUPL-1.2
+"""Health, readiness, version, Prometheus metrics and request ids."""
+
+from __future__ import annotations
+
+import httpx
+
+import broker
+from tests.conftest import API
+
+
+async def test_health_ready_version(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/health")).json() == {"status": "ok"}
+    assert (await client.get("/ready")).json() == {"status": "ready", "store": "sqlite"}
+    version = (await client.get("/version")).json()
+    assert version["version"] == broker.__version__
+    assert version["ngsiLdSpecVersion"] == "1.9.1"
+    assert version["store"] == "sqlite"
+
+
+async def test_metrics_count_requests_per_route_and_entities_per_tenant(client: httpx.AsyncClient) -> None:
+    await client.post(f"{API}/entities", json={"id": "urn:ngsi-ld:Thing:1", "type": "Thing"})
+    await client.post(f"{API}/entities", json={"id": "urn:ngsi-ld:Thing:2", "type": "Thing"}, headers={"NGSILD-Tenant": "t1"})
+    await client.get(f"{API}/entities/urn:ngsi-ld:Thing:404")
+    text = (await client.get("/metrics")).text
+    assert 'citycontext_http_requests_total{method="POST",route="/ngsi-ld/v1/entities",status="201"} 2.0' in text
+    assert 'citycontext_http_requests_total{method="GET",route="/ngsi-ld/v1/entities/{id}",status="404"} 1.0' in text
+    assert "citycontext_http_request_duration_seconds_bucket" in text
+    assert 'citycontext_entities{tenant="t1"} 1.0' in text
+    assert 'citycontext_entities{tenant="default"} 1.0' in text
+    assert 'citycontext_store_call_duration_seconds_count{kind="write"}' in text
+
+
+async def test_request_id_is_echoed_or_made(client: httpx.AsyncClient) -> None:
+    given = await client.get("/health", headers={"X-Request-Id": "abc-123"})
+    assert given.headers["x-request-id"] == "abc-123"
+    made = await client.get(f"{API}/entities/urn:x:1")
+    assert len(made.headers["x-request-id"]) == 32
