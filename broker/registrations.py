@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from broker.entities.normalize import check_entity_id, check_name, is_uri
+from broker.entities.normalize import check_entity_id, check_name, is_datetime, is_uri
 from broker.errors import BadRequestData
 from broker.ld import TermMap
 
@@ -158,12 +158,8 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _datetime(value: Any, name: str) -> None:
-    try:
-        if not isinstance(value, str) or "T" not in value:
-            raise ValueError
-        datetime.fromisoformat(value)
-    except ValueError:
-        raise BadRequestData(f"{name} must be an ISO 8601 DateTime") from None
+    if not is_datetime(value):
+        raise BadRequestData(f"{name} must be a DateTime of the form YYYY-MM-DDThh:mm:ssZ")
 
 
 __all__ = [

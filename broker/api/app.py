@@ -26,7 +26,15 @@ from broker.api import batch, contexts, discovery, entities, operations, registr
 from broker.api.observability import Metrics, ObservabilityMiddleware
 from broker.api.responses import problem_response
 from broker.entities.service import EntityService
-from broker.errors import InternalError, InvalidRequest, MethodNotAllowed, NgsiLdError, ResourceNotFound
+from broker.errors import (
+    InternalError,
+    InvalidRequest,
+    LengthRequired,
+    MethodNotAllowed,
+    NgsiLdError,
+    ResourceNotFound,
+    UnsupportedMediaType,
+)
 from broker.jsonld_contexts import ContextRegistry
 from broker.ld import ContextResolver
 from broker.settings import Settings
@@ -99,6 +107,9 @@ def create_app(settings: Settings) -> FastAPI:
 async def _ngsi_ld_error(request: Request, exc: NgsiLdError) -> Response:
     if exc.status >= 500:
         log.warning("%s %s: %s", request.method, request.url.path, exc.detail, exc_info=exc.__cause__)
+    if isinstance(exc, (UnsupportedMediaType, LengthRequired)):
+        # Clause 6.3.4: "just a 415 (411) HTTP status code, without any payload body".
+        return Response(status_code=exc.status, headers=exc.headers)
     return problem_response(exc, headers=exc.headers)
 
 

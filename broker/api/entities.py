@@ -105,21 +105,39 @@ async def _retrieve_entity(request: Request, service: EntityService, segments: l
     omit = _expand_members(split_list(params.get("omit"), "omit"), tm)
     if pick is not None and omit is not None:
         raise BadRequestData("pick and omit cannot be used together")
-    dataset_id = params.get("datasetId")
+    dataset_ids = parse_dataset_ids(params.get("datasetId"))
+    if params.get("geometryProperty") is not None and call.media_type != GEO_JSON:
+        raise BadRequestData("geometryProperty applies only to Accept: application/geo+json (clause 5.7.1.4)")
     entity = await service.retrieve_entity(call.tenant, segments[0], types or None)
+    if attrs is not None and not attrs.intersection(entity):
+        raise ResourceNotFound(f"entity {segments[0]} has none of the attributes asked for (attrs)")
     selected = representation.select(
-        entity, attrs=attrs, pick=pick, omit=omit, sys_attrs=form.sys_attrs, dataset_id=dataset_id
+        entity, attrs=attrs, pick=pick, omit=omit, sys_attrs=form.sys_attrs, dataset_ids=dataset_ids
     )
     body = render_entity(selected, tm, form, params.get("lang"))
     if call.media_type == GEO_JSON:
         geometry_property = tm.expand_term(params.get("geometryProperty") or "location")
-        return ld_response(
-            to_feature(body, selected, geometry_property, tm),
-            media_type=GEO_JSON,
-            context=call.response_context,
-            context_url=call.context_url,
-        )
+        feature = to_feature(body, entity, geometry_property, dataset_ids)
+        return geo_response(feature, call, request.headers.get("prefer"))
     return ld_response(body, media_type=call.media_type, context=call.response_context, context_url=call.context_url)
+
+
+def parse_dataset_ids(value: str | None) -> set[str] | None:
+    """datasetId=a,b (Table 6.5.3.1-1): URIs, "@none" for the default instance."""
+    names = split_list(value, "datasetId")
+    if names is None:
+        return None
+    for name in names:
+        if name != "@none":
+            normalize.check_entity_id(name, "datasetId")
+    return set(names)
+
+
+def geo_response(body: dict[str, Any], call: Call, prefer: str | None) -> Response:
+    """Clause 6.3.6: GeoJSON carries its @context in the body, unless Prefer: body=json asks for a Link."""
+    if prefer is not None and "body=json" in prefer.replace(" ", "").lower():
+        return ld_response(body, media_type=GEO_JSON, context=call.response_context, context_url=call.context_url)
+    return json_response({**body, "@context": call.response_context}, media_type=GEO_JSON)
 
 
 def render_entity(selected: dict[str, Any], tm: TermMap, form: Representation, lang: str | None) -> dict[str, Any]:
@@ -133,11 +151,14 @@ def render_entity(selected: dict[str, Any], tm: TermMap, form: Representation, l
     return compacted
 
 
-def to_feature(body: dict[str, Any], selected: dict[str, Any], geometry_iri: str, tm: TermMap) -> dict[str, Any]:
-    """Clause 4.5.16: an entity as a GeoJSON Feature; geometry from the chosen GeoProperty."""
+def to_feature(
+    body: dict[str, Any], entity: dict[str, Any], geometry_iri: str, dataset_ids: set[str] | None = None
+) -> dict[str, Any]:
+    """Clause 4.5.16: an entity as a GeoJSON Feature; geometry from the chosen GeoProperty instance."""
     geometry = None
-    for instance in selected.get(geometry_iri, []):
-        if instance.get("type") == "GeoProperty" and "datasetId" not in instance:
+    wanted = dataset_ids or {"@none"}
+    for instance in entity.get(geometry_iri, []):
+        if instance.get("type") == "GeoProperty" and instance.get("datasetId", "@none") in wanted:
             geometry = instance.get("value")
             break
     properties = {key: value for key, value in body.items() if key != "id"}
@@ -155,60 +176,92 @@ def _expand_members(names: list[str] | None, tm: TermMap) -> set[str] | None:
 
 
 async def _delete_entity(request: Request, service: EntityService, segments: list[str]) -> Response:
-    check_known(request.query_params, {"local"})
+    check_known(request.query_params, {"type", "local"})
     call = await prepare(request)
-    await service.delete_entity(call.tenant, segments[0])
+    await service.delete_entity(call.tenant, segments[0], types=_types(request, call))
     return no_content()
 
 
 async def _replace_entity(request: Request, service: EntityService, segments: list[str]) -> Response:
-    check_known(request.query_params, {"local"})
+    check_known(request.query_params, {"type", "local"})
     call = await prepare(request, body=True)
     fragment = normalize.parse_fragment(call.body, allow_null=False, entity_id=segments[0])
-    await service.replace_entity(call.tenant, segments[0], expand_fragment(fragment, call.term_map))
+    await service.replace_entity(
+        call.tenant, segments[0], expand_fragment(fragment, call.term_map), types=_types(request, call)
+    )
     return no_content()
 
 
 async def _merge_entity(request: Request, service: EntityService, segments: list[str]) -> Response:
+    """Clause 5.6.17 with the parameters of Table 6.5.3.4-1 (format/options keyValues, lang, observedAt)."""
     params = request.query_params
-    check_known(params, {"options", "format", "local"})
-    parse_options(params.get("options"), {"keyValues", "concise", "normalized", "simplified"})
+    check_known(params, {"options", "format", "lang", "observedAt", "type", "local"})
+    options = parse_options(params.get("options"), {"keyValues", "concise", "normalized", "simplified"})
+    simplified = bool({"keyValues", "simplified"} & options) or params.get("format") in ("keyValues", "simplified")
+    observed_at = params.get("observedAt")
+    if observed_at is not None and not normalize.is_datetime(observed_at):
+        raise BadRequestData(f"observedAt {observed_at!r} is not a DateTime (YYYY-MM-DDThh:mm:ssZ)")
     call = await prepare(request, body=True, body_types=_MERGE_BODY_TYPES)
-    fragment = normalize.parse_fragment(call.body, allow_null=True, entity_id=segments[0], partial=True)
-    await service.merge_entity(call.tenant, segments[0], expand_fragment(fragment, call.term_map))
+    body = call.body
+    if simplified and isinstance(body, dict):
+        body = {k: v if k in normalize.ENTITY_MEMBERS else {"value": v} for k, v in body.items()}
+    fragment = normalize.parse_fragment(body, allow_null=True, entity_id=segments[0], partial=True)
+    await service.merge_entity(
+        call.tenant,
+        segments[0],
+        expand_fragment(fragment, call.term_map),
+        types=_types(request, call),
+        lang=params.get("lang"),
+        observed_at=observed_at,
+    )
     return no_content()
+
+
+def _types(request: Request, call: Call) -> list[str] | None:
+    """The type= parameter of write operations: the entity must be of one of these types."""
+    names = split_list(request.query_params.get("type"), "type")
+    return [call.term_map.expand_type(name) for name in names] if names else None
 
 
 async def _append_attributes(request: Request, service: EntityService, segments: list[str]) -> Response:
     params = request.query_params
-    check_known(params, {"options", "local"})
+    check_known(params, {"options", "type", "local"})
     options = parse_options(params.get("options"), {"noOverwrite"})
     call = await prepare(request, body=True)
     fragment = normalize.parse_fragment(call.body, allow_null=False, entity_id=segments[0])
     result = await service.append_attributes(
-        call.tenant, segments[0], expand_fragment(fragment, call.term_map), no_overwrite="noOverwrite" in options
+        call.tenant,
+        segments[0],
+        expand_fragment(fragment, call.term_map),
+        no_overwrite="noOverwrite" in options,
+        types=_types(request, call),
     )
     return _update_result_response(result, call)
 
 
 async def _update_attributes(request: Request, service: EntityService, segments: list[str]) -> Response:
-    check_known(request.query_params, {"local"})
-    call = await prepare(request, body=True)
+    check_known(request.query_params, {"type", "local"})
+    call = await prepare(request, body=True, body_types=_MERGE_BODY_TYPES)
     fragment = normalize.parse_fragment(call.body, allow_null=False, entity_id=segments[0])
     if "type" in fragment or "scope" in fragment:
         raise BadRequestData("update attributes changes attributes only; use merge (PATCH /entities/{id}) for type or scope")
-    result = await service.update_attributes(call.tenant, segments[0], expand_fragment(fragment, call.term_map))
+    result = await service.update_attributes(
+        call.tenant, segments[0], expand_fragment(fragment, call.term_map), types=_types(request, call)
+    )
     return _update_result_response(result, call)
 
 
 def _update_result_response(result: UpdateResult, call: Call) -> Response:
-    """204 when every attribute was written, else 207 with the spec's UpdateResult (5.2.18)."""
+    """204 when every attribute was written, else 207 with the spec's UpdateResult (5.2.18).
+
+    Names are fully qualified: "only Fully Qualified Names shall be used in the payload body of
+    error or partial success responses, as there is no context present" (clause 6.3.6).
+    """
     if result.complete:
         return no_content()
-    tm = call.term_map
     body = {
-        "updated": [tm.compact_iri(iri) for iri in result.updated],
-        "notUpdated": [{"attributeName": tm.compact_iri(iri), "reason": reason} for iri, reason in result.not_updated],
+        "updated": list(result.updated),
+        "notUpdated": [{"attributeName": iri, "reason": reason} for iri, reason in result.not_updated],
     }
     return json_response(body, status=207)
 
@@ -222,32 +275,33 @@ def _attribute_body(call: Call, segments: list[str], *, partial: bool) -> tuple[
 
 
 async def _partial_update_attribute(request: Request, service: EntityService, segments: list[str]) -> Response:
-    check_known(request.query_params, {"local"})
+    check_known(request.query_params, {"type", "local"})
     call = await prepare(request, body=True, body_types=_MERGE_BODY_TYPES)
     iri, instance = _attribute_body(call, segments, partial=True)
-    await service.partial_update_attribute(call.tenant, segments[0], iri, instance)
+    await service.partial_update_attribute(call.tenant, segments[0], iri, instance, types=_types(request, call))
     return no_content()
 
 
 async def _replace_attribute(request: Request, service: EntityService, segments: list[str]) -> Response:
-    check_known(request.query_params, {"local"})
+    check_known(request.query_params, {"type", "local"})
     call = await prepare(request, body=True)
     iri, instance = _attribute_body(call, segments, partial=False)
-    await service.replace_attribute(call.tenant, segments[0], iri, instance)
+    await service.replace_attribute(call.tenant, segments[0], iri, instance, types=_types(request, call))
     return no_content()
 
 
 async def _delete_attribute(request: Request, service: EntityService, segments: list[str]) -> Response:
     params = request.query_params
-    check_known(params, {"datasetId", "deleteAll", "local"})
+    check_known(params, {"datasetId", "deleteAll", "type", "local"})
     delete_all = parse_bool(params.get("deleteAll"), "deleteAll")
     dataset_id = params.get("datasetId")
     if dataset_id is not None:
         normalize.check_entity_id(dataset_id, "datasetId")
     call = await prepare(request)
-    name = normalize.check_name(segments[2])
+    name = segments[2]
+    iri = "scope" if name == "scope" else call.term_map.expand_term(normalize.check_name(name))
     await service.delete_attribute(
-        call.tenant, segments[0], call.term_map.expand_term(name), dataset_id=dataset_id, delete_all=delete_all
+        call.tenant, segments[0], iri, dataset_id=dataset_id, delete_all=delete_all, types=_types(request, call)
     )
     return no_content()
 

@@ -29,7 +29,8 @@ def choose_media_type(accept: str | None, offered: tuple[str, ...] = ENTITY_MEDI
     """The offered media type the client prefers, by q-value (RFC 9110 clause 12.5.1).
 
     The most specific media range that matches an offered type sets its q-value; among equal
-    q-values an exact match beats a wildcard, then the order in Accept decides. No match: 406.
+    q-values the order of `offered` decides, which is the spec's order json, ld+json, geo+json
+    (clause 6.3.4). No match: 406.
     """
     if accept is None or not accept.strip():
         return offered[0]
@@ -52,7 +53,7 @@ def choose_media_type(accept: str | None, offered: tuple[str, ...] = ENTITY_MEDI
                 match = (quality, specificity, -position)
         if match is None or match[0] <= 0:
             continue
-        if best is None or match > best:
+        if best is None or match[0] > best[0]:
             best, chosen = match, media_type
     if chosen is None:
         raise NotAcceptable(f"none of {', '.join(offered)} is acceptable to Accept: {accept}")
@@ -128,6 +129,8 @@ def _split_links(value: str) -> list[tuple[str, str]]:
 def request_context(media_type: str, link_context: str | None, body: Any) -> Any:
     """Clause 6.3.5: @context from the Link header (application/json) or from the body (ld+json)."""
     if media_type == JSON_LD:
+        if link_context is not None:
+            raise BadRequestData("with application/ld+json the @context goes in the body, not in a Link header")
         if not isinstance(body, dict) or "@context" not in body:
             raise BadRequestData("an application/ld+json body must carry an @context member")
         return body["@context"]

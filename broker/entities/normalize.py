@@ -40,11 +40,18 @@ _TYPE_BY_MEMBER = {
 VALUE_MEMBERS = frozenset(ATTRIBUTE_TYPES.values())
 SYSTEM_MEMBERS = frozenset({"createdAt", "modifiedAt", "deletedAt", "instanceId"})
 ENTITY_MEMBERS = frozenset({"id", "type", "scope", "@context"}) | SYSTEM_MEMBERS
+# Clause 4.5.1: core terms that are members of attributes cannot name an attribute.
+RESERVED_ATTRIBUTE_NAMES = VALUE_MEMBERS | frozenset(
+    {"datasetId", "observedAt", "unitCode", "objectType", "lang", "instanceId", "previousValue", "expiresAt"}
+)
+# Clauses 4.5.3.2 and 4.5.24.2: these are unitless.
+_UNITLESS = frozenset({"Relationship", "ListRelationship", "JsonProperty"})
 _MAX_DEPTH = 16
 
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]*$")
 # Characters the NGSI-LD API forbids in names (they break q, attrs and URLs).
 _BAD_NAME = re.compile(r"[\s<>\"'=;()\\]")
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
 _LANG_TAG = re.compile(r"^(@none|[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*)$")
 
 
@@ -107,8 +114,10 @@ def parse_fragment(
         raise BadRequestData("the request body must be a JSON object")
     fragment: dict[str, Any] = {}
     for name, raw in body.items():
-        if name in ("@context",) or name in SYSTEM_MEMBERS:
+        if name == "@context" or name in ("createdAt", "modifiedAt", "deletedAt"):
             continue
+        if name in RESERVED_ATTRIBUTE_NAMES:
+            raise BadRequestData(f"{name!r} is a core NGSI-LD term and cannot name an attribute (clause 4.5.1)")
         if name == "id":
             if entity_id is not None and raw != entity_id:
                 raise BadRequestData(f"the id in the body ({raw!r}) differs from the id in the URL")
@@ -157,20 +166,23 @@ def _parse_instance(name: str, raw: Any, allow_null: bool, partial: bool, depth:
     if not isinstance(raw, dict):
         if raw == NGSI_LD_NULL and not allow_null:
             raise BadRequestData(f"attribute {name}: {NGSI_LD_NULL} is only allowed in a merge or update")
-        return {"type": "Property", "value": raw}
+        # In a merge the existing attribute keeps its type (clause 5.6.17.4): leave it open.
+        return {"value": raw} if partial else {"type": "Property", "value": raw}
     attr_type = raw.get("type")
     if attr_type is not None and not isinstance(attr_type, str):
         raise BadRequestData(f"attribute {name}: type must be a string")
     if attr_type in GEOMETRY_TYPES and not VALUE_MEMBERS.intersection(raw):
-        validate_geometry(raw, f"attribute {name}")  # concise GeoProperty: the bare GeoJSON geometry
+        _check_geo_value(name, raw)  # concise GeoProperty: the bare GeoJSON geometry
         return {"type": "GeoProperty", "value": raw}
     if attr_type is None:
         attr_type = _infer_type(raw)
+        if partial and (attr_type is None or "value" in raw):
+            if "value" in raw and is_geometry(raw["value"]):
+                _check_geo_value(name, raw["value"])
+            return _members(name, raw, None, allow_null, partial, depth)
         if attr_type is None:
-            if partial:
-                return _members(name, raw, None, allow_null, partial, depth)
             if is_geometry(raw):
-                validate_geometry(raw, f"attribute {name}")
+                _check_geo_value(name, raw)
                 return {"type": "GeoProperty", "value": raw}
             return {"type": "Property", "value": raw}
     if attr_type not in ATTRIBUTE_TYPES:
@@ -206,11 +218,14 @@ def _members(
         elif key == "observedAt":
             instance[key] = _check_datetime(name, value, allow_null)
         elif key == "unitCode":
+            if attr_type in _UNITLESS:
+                raise BadRequestData(f"attribute {name}: a {attr_type} has no unitCode (it is unitless)")
             if not isinstance(value, str) or not value:
                 raise BadRequestData(f"attribute {name}: unitCode must be a non-empty string")
             instance[key] = value
         elif key == "datasetId":
-            instance[key] = check_entity_id(value, f"attribute {name}: datasetId")
+            if value != "@none":  # clause 4.5.5.1: "@none" names the default instance
+                instance[key] = check_entity_id(value, f"attribute {name}: datasetId")
         elif key == "objectType":
             instance[key] = _check_strings(name, key, value)
         elif key == "lang":
@@ -232,7 +247,7 @@ def _check_value(name: str, attr_type: str | None, member: str, value: Any, allo
             raise BadRequestData(f"attribute {name}: {NGSI_LD_NULL} is only allowed in a merge or update")
         return value
     if member == "value" and attr_type == "GeoProperty":
-        validate_geometry(value, f"attribute {name}")
+        _check_geo_value(name, value)
     elif member == "object":
         objects = value if isinstance(value, list) else [value]
         if not objects or not all(is_uri(item) for item in objects):
@@ -258,7 +273,18 @@ def _check_value(name: str, attr_type: str | None, member: str, value: Any, allo
             target = item.get("object") if isinstance(item, dict) else item
             if not is_uri(target):
                 raise BadRequestData(f"attribute {name}: objectList items must be URIs or {{\"object\": URI}}")
+        # clause 4.5.22.2: the normalized form is an array of {"object": URI}
+        return [item if isinstance(item, dict) else {"object": item} for item in value]
+    elif member == "json":
+        if not isinstance(value, (dict, list)):
+            raise BadRequestData(f"attribute {name}: json must be a JSON object or array (clause 4.5.24.2)")
     return value
+
+
+def _check_geo_value(name: str, value: Any) -> None:
+    validate_geometry(value, f"attribute {name}")
+    if value.get("type") == "GeometryCollection":
+        raise BadRequestData(f"attribute {name}: a GeoProperty cannot hold a GeometryCollection (clause 4.6.3)")
 
 
 def _check_strings(name: str, member: str, value: Any) -> Any:
@@ -268,18 +294,25 @@ def _check_strings(name: str, member: str, value: Any) -> Any:
     return value
 
 
-def _check_datetime(name: str, value: Any, allow_null: bool) -> str:
-    if allow_null and value == NGSI_LD_NULL:
-        return value  # type: ignore[no-any-return]
-    if not isinstance(value, str):
-        raise BadRequestData(f"attribute {name}: observedAt must be an ISO 8601 DateTime string")
+def is_datetime(value: Any) -> bool:
+    """Clause 4.6.3: YYYY-MM-DDThh:mm:ss[.fraction]Z, UTC only, no reduced forms."""
+    if not isinstance(value, str) or not _DATETIME.match(value):
+        return False
     try:
         datetime.fromisoformat(value)
     except ValueError:
-        raise BadRequestData(f"attribute {name}: observedAt {value!r} is not an ISO 8601 DateTime") from None
-    if "T" not in value:
-        raise BadRequestData(f"attribute {name}: observedAt {value!r} is a date, not a DateTime")
-    return value
+        return False
+    return True
+
+
+def _check_datetime(name: str, value: Any, allow_null: bool) -> str:
+    if allow_null and value == NGSI_LD_NULL:
+        return value  # type: ignore[no-any-return]
+    if not is_datetime(value):
+        raise BadRequestData(
+            f"attribute {name}: observedAt {value!r} is not a DateTime of the form YYYY-MM-DDThh:mm:ssZ (UTC, clause 4.6.3)"
+        )
+    return str(value)
 
 
 __all__ = [
@@ -289,6 +322,8 @@ __all__ = [
     "SYSTEM_MEMBERS",
     "ENTITY_MEMBERS",
     "is_uri",
+    "is_datetime",
+    "RESERVED_ATTRIBUTE_NAMES",
     "check_entity_id",
     "check_name",
     "parse_types",

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from broker.entities.normalize import NGSI_LD_NULL, SYSTEM_MEMBERS, VALUE_MEMBERS
+from broker.entities.geojson import is_geometry
+from broker.entities.normalize import ATTRIBUTE_TYPES, NGSI_LD_NULL, SYSTEM_MEMBERS, VALUE_MEMBERS
 from broker.errors import BadRequestData, ResourceNotFound
 
 Instance = dict[str, Any]
@@ -111,7 +112,11 @@ def append_attributes(entity: dict[str, Any], fragment: dict[str, Any], now: str
     result = UpdateResult()
     changed = _add_types(entity, fragment.get("type"))
     if "scope" in fragment:
-        _set_scope(entity, fragment["scope"])
+        if no_overwrite:  # clause 5.6.3.4: the new scopes are added to the existing ones
+            fragment_scope = fragment["scope"] if isinstance(fragment["scope"], list) else []
+            entity["scope"] = list(dict.fromkeys([*entity.get("scope", []), *fragment_scope]))
+        else:
+            _set_scope(entity, fragment["scope"])
         changed = True
     for iri, instances in _attributes(fragment):
         existing = entity.setdefault(iri, [])
@@ -154,8 +159,15 @@ def update_attributes(entity: dict[str, Any], fragment: dict[str, Any], now: str
     return result
 
 
-def merge_entity(entity: dict[str, Any], fragment: dict[str, Any], now: str) -> None:
-    """PATCH /entities/{id} (5.6.17): JSON merge-patch; "urn:ngsi-ld:null" deletes."""
+def merge_entity(
+    entity: dict[str, Any], fragment: dict[str, Any], now: str, *, lang: str | None = None, observed_at: str | None = None
+) -> None:
+    """PATCH /entities/{id} (5.6.17): JSON merge-patch; "urn:ngsi-ld:null" deletes.
+
+    An attribute given without a type keeps the type it has (a bare value merged into a
+    Relationship sets its object). `lang` makes a string merged into a LanguageProperty replace
+    that language only; `observed_at` refreshes observedAt where merged attributes had one.
+    """
     _add_types(entity, fragment.get("type"))
     if "scope" in fragment:
         _set_scope(entity, fragment["scope"])
@@ -168,11 +180,12 @@ def merge_entity(entity: dict[str, Any], fragment: dict[str, Any], now: str) -> 
                 if index >= 0:
                     del existing[index]
             elif index >= 0:
-                existing[index] = _merge_instance(existing[index], instance, now)
+                merged = _merge_instance(existing[index], instance, now, lang)
+                if observed_at is not None and "observedAt" in merged:
+                    merged["observedAt"] = observed_at
+                existing[index] = merged
             else:
-                if "type" not in instance:
-                    raise BadRequestData(f"attribute {iri} does not exist and the fragment gives only part of it")
-                existing.append(stamp_instance(_drop_nulls(instance), now))
+                existing.append(stamp_instance(_typed(_drop_nulls(instance), iri), now))
         if existing:
             entity[iri] = existing
         else:
@@ -206,7 +219,13 @@ def replace_attribute(entity: dict[str, Any], iri: str, instance: Instance, now:
 
 
 def delete_attribute(entity: dict[str, Any], iri: str, dataset_id: str | None, delete_all: bool, now: str) -> None:
-    """DELETE /entities/{id}/attrs/{attrId} (5.6.5): one instance, or all with deleteAll=true."""
+    """DELETE /entities/{id}/attrs/{attrId} (5.6.5): one instance, or all with deleteAll=true; or the scope."""
+    if iri == "scope":
+        if "scope" not in entity:
+            raise ResourceNotFound("the entity has no scope")
+        del entity["scope"]
+        entity["modifiedAt"] = now
+        return
     existing = entity.get(iri)
     if not existing:
         raise ResourceNotFound(_missing(iri, None))
@@ -242,10 +261,29 @@ def _missing(iri: str, dataset_id: Any) -> str:
     return f"attribute {iri}{where} not found"
 
 
-def _merge_instance(current: Instance, patch: Instance, now: str) -> Instance:
+def _typed(instance: Instance, name: str) -> Instance:
+    """A new attribute given without a type: its value member tells which (value -> Property)."""
+    if "type" in instance:
+        return instance
+    member = next((m for m in instance if m in VALUE_MEMBERS), None)
+    if member is None:
+        raise BadRequestData(f"attribute {name} does not exist and the fragment gives only part of it")
+    if member == "value":
+        instance["type"] = "GeoProperty" if is_geometry(instance["value"]) else "Property"
+    else:
+        instance["type"] = _TYPE_OF_MEMBER[member]
+    return instance
+
+
+_TYPE_OF_MEMBER = {member: attr_type for attr_type, member in ATTRIBUTE_TYPES.items() if member != "value"}
+
+
+def _merge_instance(current: Instance, patch: Instance, now: str, lang: str | None = None) -> Instance:
     """Merge-patch one attribute instance: members overwrite, sub-attributes merge recursively."""
     if "type" in patch and patch["type"] != current["type"]:
         return stamp_instance(_drop_nulls(patch), now, current.get("createdAt"))
+    if "type" not in patch and "value" in patch:
+        patch = _as_member_of(current, patch, lang)
     merged = dict(current)
     for key, value in patch.items():
         if key in VALUE_MEMBERS:
@@ -263,13 +301,24 @@ def _merge_instance(current: Instance, patch: Instance, now: str) -> Instance:
             if is_null(value):
                 merged.pop(key, None)
             elif isinstance(current.get(key), dict):
-                merged[key] = _merge_instance(current[key], value, now)
-            elif "type" in value:
-                merged[key] = stamp_instance(_drop_nulls(value), now)
+                merged[key] = _merge_instance(current[key], value, now, lang)
             else:
-                raise BadRequestData(f"sub-attribute {key} does not exist and the fragment gives only part of it")
+                merged[key] = stamp_instance(_typed(_drop_nulls(value), key), now)
     merged["modifiedAt"] = now
     return merged
+
+
+def _as_member_of(current: Instance, patch: Instance, lang: str | None) -> Instance:
+    """A bare value merged into an existing attribute goes to that attribute's value member."""
+    member = ATTRIBUTE_TYPES.get(current["type"], "value")
+    patch = dict(patch)
+    value = patch.pop("value")
+    if current["type"] == "LanguageProperty" and isinstance(value, str):
+        value = {**current.get("languageMap", {}), (lang or "@none"): value}
+    elif current["type"] == "ListRelationship" and isinstance(value, list):
+        value = [item if isinstance(item, dict) else {"object": item} for item in value]
+    patch[member] = value
+    return patch
 
 
 def _drop_nulls(instance: Instance) -> Instance:

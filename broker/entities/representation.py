@@ -25,12 +25,13 @@ def select(
     pick: Collection[str] | None = None,
     omit: Collection[str] | None = None,
     sys_attrs: bool = False,
-    dataset_id: str | None = None,
+    dataset_ids: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """A new entity with only the members asked for.
 
     attrs, pick and omit hold expanded attribute IRIs and the core members "id", "type", "scope"
-    (pick/omit may name those too, clause 4.21). datasetId keeps only the instances of that dataset.
+    (pick/omit may name those too, clause 4.21). dataset_ids keeps only the instances of those
+    datasets, "@none" standing for the default instance (clause 5.7.1.4).
     """
     selected: dict[str, Any] = {}
     for key, value in expanded_entity.items():
@@ -45,7 +46,9 @@ def select(
         if is_attribute_key(key):
             if attrs is not None and key not in attrs:
                 continue
-            instances = value if dataset_id is None else [i for i in value if i.get("datasetId") == dataset_id]
+            instances = (
+                value if dataset_ids is None else [i for i in value if i.get("datasetId", "@none") in dataset_ids]
+            )
             if not instances:
                 continue
             value = instances if sys_attrs else [_without_sys_attrs(instance) for instance in instances]
@@ -62,11 +65,23 @@ def _without_sys_attrs(instance: dict[str, Any]) -> dict[str, Any]:
 
 
 def to_concise(compacted_entity: dict[str, Any]) -> dict[str, Any]:
-    """Clause 4.5.3: drop attribute "type"s; a bare Property value when nothing else is there."""
+    """Clause 4.5.3: drop attribute "type"s; a bare Property value when nothing else is there.
+
+    Several instances (datasetIds) stay objects each, so the representation is lossless (4.5.2.3).
+    """
     return {
-        key: value if key in _COMPACTED_CORE else _map_instances(value, _concise_instance)
+        key: value
+        if key in _COMPACTED_CORE
+        else [_concise_object(i) for i in value]
+        if isinstance(value, list)
+        else _concise_instance(value)
         for key, value in compacted_entity.items()
     }
+
+
+def _concise_object(instance: dict[str, Any]) -> Any:
+    concise = _concise_instance(instance)
+    return concise if isinstance(concise, dict) and "type" not in concise else {"value": concise}
 
 
 def _concise_instance(instance: dict[str, Any]) -> Any:
@@ -84,16 +99,20 @@ def _concise_instance(instance: dict[str, Any]) -> Any:
 
 
 def to_key_values(compacted_entity: dict[str, Any], lang: str | None = None) -> dict[str, Any]:
-    """Clause 4.5.4: each attribute becomes its value; one instance (the default one first)."""
+    """Clause 4.5.4: each attribute becomes its value; several instances become {"dataset": {...}}."""
     out: dict[str, Any] = {}
     for key, value in compacted_entity.items():
         if key in _COMPACTED_CORE:
             out[key] = value
-            continue
-        instances = value if isinstance(value, list) else [value]
-        chosen = next((i for i in instances if "datasetId" not in i), instances[0])
-        out[key] = key_value(chosen, lang)
+        elif isinstance(value, list):
+            out[key] = {"dataset": {i.get("datasetId", "@none"): key_value(i, lang) for i in value}}
+        else:
+            out[key] = key_value(value, lang)
     return out
+
+
+# Clause 4.5.4: these keep a one-key object in the simplified representation.
+_WRAPPED_IN_KEY_VALUES = {"LanguageProperty": "languageMap", "VocabProperty": "vocab", "JsonProperty": "json"}
 
 
 def key_value(instance: dict[str, Any], lang: str | None = None) -> Any:
@@ -104,16 +123,32 @@ def key_value(instance: dict[str, Any], lang: str | None = None) -> Any:
         return pick_language(value, lang)[1]
     if attr_type == "ListRelationship" and isinstance(value, list):
         return [item.get("object") if isinstance(item, dict) else item for item in value]
+    if attr_type in _WRAPPED_IN_KEY_VALUES:
+        return {_WRAPPED_IN_KEY_VALUES[attr_type]: value}
     return value
 
 
 def pick_language(language_map: dict[str, Any], lang: str) -> tuple[str, Any]:
-    """Clause 4.15: the entry for the language asked for, else @none, else the first one."""
-    if lang == "*":
-        return "*", language_map
-    for tag in [part.split(";")[0].strip() for part in lang.split(",")]:
+    """Clause 4.15: the best entry by the lang list's quality values, else @none, else the first."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(lang.split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        name, _, number = params.strip().partition("=")
+        if name.strip() == "q":
+            try:
+                quality = float(number)
+            except ValueError:
+                quality = 0.0
+        if tag and quality > 0:
+            ranked.append((-quality, position, tag.strip()))
+    for _, _, tag in sorted(ranked):
         if tag in language_map:
             return tag, language_map[tag]
+        if tag != "*":
+            prefix = next((key for key in language_map if key.split("-")[0] == tag.split("-")[0]), None)
+            if prefix is not None:
+                return prefix, language_map[prefix]
     if "@none" in language_map:
         return "@none", language_map["@none"]
     first = next(iter(language_map))
@@ -122,8 +157,6 @@ def pick_language(language_map: dict[str, Any], lang: str) -> tuple[str, Any]:
 
 def apply_lang(compacted_entity: dict[str, Any], lang: str) -> dict[str, Any]:
     """lang=xx on normalized/concise output: a LanguageProperty becomes a Property with "lang"."""
-    if lang == "*":
-        return compacted_entity
     out = dict(compacted_entity)
     for key, value in compacted_entity.items():
         if key not in _COMPACTED_CORE:

@@ -8,11 +8,14 @@ nothing half-written.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from broker.entities import operations as ops
 from broker.errors import ResourceNotFound
 from broker.store.base import ExpandedEntity, Store
+
+T = TypeVar("T")
 
 
 class EntityService:
@@ -29,7 +32,9 @@ class EntityService:
             raise ResourceNotFound(f"entity {entity_id} not found")
         return entity
 
-    async def delete_entity(self, tenant: str, entity_id: str) -> ExpandedEntity:
+    async def delete_entity(self, tenant: str, entity_id: str, *, types: list[str] | None = None) -> ExpandedEntity:
+        if types:
+            await self.retrieve_entity(tenant, entity_id, types)
         return await self.store.delete_entity(tenant, entity_id)
 
     async def purge_entities(self, tenant: str, types: list[str]) -> list[ExpandedEntity]:
@@ -38,46 +43,78 @@ class EntityService:
         outcomes = await self.store.batch_modify(tenant, [(entity_id, _delete_if_present) for entity_id in ids])
         return [outcome.before for outcome in outcomes if outcome.before is not None]
 
-    async def replace_entity(self, tenant: str, entity_id: str, replacement: dict[str, Any]) -> None:
-        now = ops.now_iso()
-        await self.store.modify_entity(tenant, entity_id, lambda e: ops.replace_entity(e, replacement, now))
+    async def _modify(
+        self, tenant: str, entity_id: str, types: list[str] | None, change: Callable[[ExpandedEntity], T]
+    ) -> T:
+        """One read-modify-write; `types` (the type= parameter) must meet the entity's types."""
 
-    async def merge_entity(self, tenant: str, entity_id: str, fragment: dict[str, Any]) -> None:
+        def checked(entity: ExpandedEntity) -> T:
+            if types and not set(types).intersection(entity["type"]):
+                raise ResourceNotFound(f"entity {entity_id} is not of type {', '.join(types)}")
+            return change(entity)
+
+        return (await self.store.modify_entity(tenant, entity_id, checked)).result
+
+    async def replace_entity(
+        self, tenant: str, entity_id: str, replacement: dict[str, Any], *, types: list[str] | None = None
+    ) -> None:
         now = ops.now_iso()
-        await self.store.modify_entity(tenant, entity_id, lambda e: ops.merge_entity(e, fragment, now))
+        await self._modify(tenant, entity_id, types, lambda e: ops.replace_entity(e, replacement, now))
+
+    async def merge_entity(
+        self,
+        tenant: str,
+        entity_id: str,
+        fragment: dict[str, Any],
+        *,
+        types: list[str] | None = None,
+        lang: str | None = None,
+        observed_at: str | None = None,
+    ) -> None:
+        now = ops.now_iso()
+        await self._modify(
+            tenant, entity_id, types, lambda e: ops.merge_entity(e, fragment, now, lang=lang, observed_at=observed_at)
+        )
 
     async def append_attributes(
-        self, tenant: str, entity_id: str, fragment: dict[str, Any], *, no_overwrite: bool
+        self, tenant: str, entity_id: str, fragment: dict[str, Any], *, no_overwrite: bool, types: list[str] | None = None
     ) -> ops.UpdateResult:
         now = ops.now_iso()
-        done = await self.store.modify_entity(
-            tenant, entity_id, lambda e: ops.append_attributes(e, fragment, now, no_overwrite=no_overwrite)
+        return await self._modify(
+            tenant, entity_id, types, lambda e: ops.append_attributes(e, fragment, now, no_overwrite=no_overwrite)
         )
-        return done.result
 
-    async def update_attributes(self, tenant: str, entity_id: str, fragment: dict[str, Any]) -> ops.UpdateResult:
+    async def update_attributes(
+        self, tenant: str, entity_id: str, fragment: dict[str, Any], *, types: list[str] | None = None
+    ) -> ops.UpdateResult:
         now = ops.now_iso()
-        done = await self.store.modify_entity(tenant, entity_id, lambda e: ops.update_attributes(e, fragment, now))
-        return done.result
+        return await self._modify(tenant, entity_id, types, lambda e: ops.update_attributes(e, fragment, now))
 
     async def partial_update_attribute(
-        self, tenant: str, entity_id: str, attribute: str, instance: dict[str, Any]
+        self, tenant: str, entity_id: str, attribute: str, instance: dict[str, Any], *, types: list[str] | None = None
     ) -> None:
         now = ops.now_iso()
-        await self.store.modify_entity(
-            tenant, entity_id, lambda e: ops.partial_update_attribute(e, attribute, instance, now)
-        )
+        await self._modify(tenant, entity_id, types, lambda e: ops.partial_update_attribute(e, attribute, instance, now))
 
-    async def replace_attribute(self, tenant: str, entity_id: str, attribute: str, instance: dict[str, Any]) -> None:
+    async def replace_attribute(
+        self, tenant: str, entity_id: str, attribute: str, instance: dict[str, Any], *, types: list[str] | None = None
+    ) -> None:
         now = ops.now_iso()
-        await self.store.modify_entity(tenant, entity_id, lambda e: ops.replace_attribute(e, attribute, instance, now))
+        await self._modify(tenant, entity_id, types, lambda e: ops.replace_attribute(e, attribute, instance, now))
 
     async def delete_attribute(
-        self, tenant: str, entity_id: str, attribute: str, *, dataset_id: str | None, delete_all: bool
+        self,
+        tenant: str,
+        entity_id: str,
+        attribute: str,
+        *,
+        dataset_id: str | None,
+        delete_all: bool,
+        types: list[str] | None = None,
     ) -> None:
         now = ops.now_iso()
-        await self.store.modify_entity(
-            tenant, entity_id, lambda e: ops.delete_attribute(e, attribute, dataset_id, delete_all, now)
+        await self._modify(
+            tenant, entity_id, types, lambda e: ops.delete_attribute(e, attribute, dataset_id, delete_all, now)
         )
 
 

@@ -44,8 +44,15 @@ from broker.query.ast import (
     ValueList,
 )
 from broker.query.syntax import MAX_PATTERN_LENGTH, Cursor
-from broker.query.values import DATE_RE, DATETIME_RE, TIME_RE, compile_pattern, normalize_date
-from broker.query.values import normalize_datetime, normalize_time
+from broker.query.values import (
+    DATE_RE,
+    DATETIME_RE,
+    TIME_RE,
+    compile_pattern,
+    normalize_date,
+    normalize_datetime,
+    normalize_time,
+)
 
 # Longest first, so that ">=" is not read as ">" followed by "=".
 _OPERATOR_SPELLINGS = (
@@ -62,7 +69,7 @@ _OPERATOR_SPELLINGS = (
 _NAME = r"[^\W\d_]\w*"  # AttrName: a Unicode letter, then letters, digits and "_"
 _ATTR_NAME_RE = re.compile(rf"(?:{_NAME}:)?{_NAME}")  # optionally prefixed, as names may be (clause 4.6.2)
 _COMPOUND_KEY_RE = re.compile(r"\*|[\w-]+(?::[\w-]+)?")  # member names, and language tags such as de-DE
-_NUMBER_RE = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")  # RFC 8259 number
+_NUMBER_RE = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?", re.ASCII)  # RFC 8259 number
 _BOOLEAN_RE = re.compile(r"true|false")
 _URI_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s;|(),\"]+")
 _WORD_RE = re.compile(_NAME)
@@ -85,7 +92,8 @@ def parse_q(text: str) -> QNode:
 def render_q(node: QNode) -> str:
     """The canonical text of a tree (with the names it holds; an expanded tree renders with IRIs)."""
     if isinstance(node, Or):
-        return "|".join(f"({render_q(term)})" if isinstance(term, Or) else render_q(term) for term in node.terms)
+        # An And inside an Or needs no parentheses (";" binds tighter); they are kept for readers, as in clause 4.9.
+        return "|".join(f"({render_q(term)})" if isinstance(term, (And, Or)) else render_q(term) for term in node.terms)
     if isinstance(node, And):
         return ";".join(f"({render_q(term)})" if isinstance(term, (And, Or)) else render_q(term) for term in node.terms)
     if isinstance(node, Exists):
@@ -227,7 +235,9 @@ def _parse_operand(cursor: Cursor, op: str) -> QValue:
         high = _parse_scalar(cursor)
         if not (is_comparable(first) and same_kind(first, high)):
             raise cursor.error(
-                "a range needs two numbers, strings, dates, times or dateTimes of one kind", start, cursor.text[start : cursor.pos]
+                "a range needs two numbers, strings, dates, times or dateTimes of one kind",
+                start,
+                cursor.text[start : cursor.pos],
             )
         cursor.count_values(2)
         return Range(first, high)
@@ -246,7 +256,9 @@ def _parse_operand(cursor: Cursor, op: str) -> QValue:
         return ValueList(tuple(items))
     if op in ORDERING_OPERATORS and not is_comparable(first):
         raise cursor.error(
-            f"{op} needs a number, a quoted string, a date, a time or a dateTime", start, cursor.text[start : cursor.pos]
+            f"{op} needs a number, a quoted string, a date, a time or a dateTime",
+            start,
+            cursor.text[start : cursor.pos],
         )
     cursor.count_values()
     return first
@@ -304,7 +316,9 @@ def _parse_quoted(cursor: Cursor) -> str:
     try:
         value = json.loads(text[start : index + 1])
     except ValueError:
-        raise cursor.error("invalid string (control characters must be escaped as in JSON)", start, text[start : index + 1]) from None
+        raise cursor.error(
+            "invalid string (control characters must be escaped as in JSON)", start, text[start : index + 1]
+        ) from None
     cursor.pos = index + 1
     if not _value_ends(text, cursor.pos):
         raise cursor.error("expected ';', '|', ',' or ')' after the string")

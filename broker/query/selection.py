@@ -175,4 +175,3 @@ def _scope_ends(cursor: Cursor, pattern: ScopePattern) -> ScopePattern:
 def _next_in(cursor: Cursor, chars: str) -> bool:
     cursor.skip_spaces()
     return not cursor.at_end() and cursor.peek() in chars
-

@@ -33,7 +33,7 @@ class QuerySyntaxError(BadRequestData):
 class Cursor:
     """A position in the text of one query, and the running counts the limits apply to."""
 
-    __slots__ = ("language", "text", "pos", "terms", "values")
+    __slots__ = ("language", "pos", "terms", "text", "values")
 
     def __init__(self, language: str, text: str) -> None:
         self.language = language

@@ -16,20 +16,22 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 DATETIME_RE = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})?"
+    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})?", re.ASCII
 )
-DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
-TIME_RE = re.compile(r"(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})?")
+DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
+TIME_RE = re.compile(r"(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})?", re.ASCII)
 
 
-@lru_cache(maxsize=4096)
 def normalize_datetime(text: object) -> str | None:
-    """"2026-11-26T09:00:00+01:00" -> "2026-11-26T08:00:00.000000000Z"; None for anything that is not a dateTime.
+    """Map "2026-11-26T09:00:00+01:00" to "2026-11-26T08:00:00.000000000Z"; None for what is not a dateTime.
 
     A dateTime without an offset is taken as UTC, the zone clause 4.6.3 asks for.
     """
-    if not isinstance(text, str):
-        return None
+    return _normalize_datetime(text) if isinstance(text, str) else None
+
+
+@lru_cache(maxsize=4096)
+def _normalize_datetime(text: str) -> str | None:
     match = DATETIME_RE.fullmatch(text)
     if match is None:
         return None
@@ -42,10 +44,12 @@ def normalize_datetime(text: object) -> str | None:
     return f"{instant.year:04d}-{instant:%m-%dT%H:%M:%S}.{(fraction or '').ljust(9, '0')}Z"
 
 
-@lru_cache(maxsize=1024)
 def normalize_date(text: object) -> str | None:
-    if not isinstance(text, str):
-        return None
+    return _normalize_date(text) if isinstance(text, str) else None
+
+
+@lru_cache(maxsize=1024)
+def _normalize_date(text: str) -> str | None:
     match = DATE_RE.fullmatch(text)
     if match is None:
         return None
@@ -56,11 +60,13 @@ def normalize_date(text: object) -> str | None:
     return text
 
 
-@lru_cache(maxsize=1024)
 def normalize_time(text: object) -> str | None:
-    """"09:30:00+01:00" -> "08:30:00.000000000"; a time with an offset is moved to UTC on a 24-hour clock."""
-    if not isinstance(text, str):
-        return None
+    """Map "09:30:00+01:00" to "08:30:00.000000000": a time with an offset moves to UTC on a 24-hour clock."""
+    return _normalize_time(text) if isinstance(text, str) else None
+
+
+@lru_cache(maxsize=1024)
+def _normalize_time(text: str) -> str | None:
     match = TIME_RE.fullmatch(text)
     if match is None:
         return None
@@ -99,4 +105,3 @@ def pattern_matches(pattern: object, text: object) -> bool:
         return False
     compiled = compile_pattern(pattern)
     return compiled is not None and compiled.search(text) is not None
-

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from broker.settings import Settings
 from broker.store.base import ExpandedEntity, Modification, Store
+from broker.store.postgres import PostgresStore
 from broker.store.sqlite import SqliteStore
 
 
@@ -36,10 +37,21 @@ def open_store(settings: Settings, observe: Callable[[str, float], None] | None 
     scheme = urlsplit(settings.store).scheme
     if scheme == "sqlite":
         return SqliteStore(sqlite_path(settings.store), synchronous=settings.sqlite_synchronous, observe=observe)
+    if scheme in ("postgresql", "postgres"):
+        return PostgresStore(settings.store, observe=observe)
     raise UnsupportedStore(
-        f"the {scheme} store is not available yet in this version of citycontext; "
-        "use sqlite:///path/to/file.db (PostgreSQL support is planned)"
+        f"the {scheme} store is not available in citycontext; "
+        "use sqlite:///path/to/file.db or postgresql://user@host:5432/database"
     )
 
 
-__all__ = ["Store", "Modification", "ExpandedEntity", "SqliteStore", "open_store", "sqlite_path", "UnsupportedStore"]
+__all__ = [
+    "ExpandedEntity",
+    "Modification",
+    "PostgresStore",
+    "SqliteStore",
+    "Store",
+    "UnsupportedStore",
+    "open_store",
+    "sqlite_path",
+]

@@ -96,12 +96,6 @@ def test_append_no_overwrite_is_207(http: httpx.Client, car: dict[str, Any]) -> 
     assert entity["colour"]["value"] == "red"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="6.3.6: 'Only Fully Qualified Names shall be used in the payload body of error or "
-    "partial success responses, as there is no context present'; the broker's 207 UpdateResult lists "
-    "compacted short names (e.g. 'brandName')",
-)
 def test_update_result_uses_fully_qualified_names(
     http: httpx.Client, car: dict[str, Any]
 ) -> None:
@@ -159,13 +153,6 @@ def test_append_adds_entity_types(http: httpx.Client, car: dict[str, Any]) -> No
     assert sorted(get(http, car["id"])["type"]) == ["Car", "Vehicle"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="5.6.3.4: 'If scope is included in the Fragment and overwrite is allowed, the scope "
-    "... will become the one included in the Fragment. Otherwise, the Scopes in the Fragment that are not "
-    "part of the value of scope of the target Entity will be appended'; with noOverwrite the broker "
-    "replaces the scope",
-)
 def test_append_no_overwrite_appends_scopes(
     http: httpx.Client, new_id: Callable[..., str]
 ) -> None:
@@ -234,11 +221,6 @@ def test_update_unknown_entity_is_404(
     assert_problem(response, 404, "ResourceNotFound")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="6.3.4: 'For HTTP PATCH requests application/merge-patch+json is allowed as "
-    "Content-Type ... equivalent to application/json'; PATCH /entities/{id}/attrs answers 415",
-)
 def test_update_accepts_merge_patch_json(
     http: httpx.Client, car: dict[str, Any]
 ) -> None:
@@ -497,11 +479,6 @@ def test_delete_invalid_attribute_name_is_400(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="5.6.5.4: 'If the target Attribute is scope, remove the scope Attribute from the "
-    "target Entity'; DELETE /entities/{id}/attrs/scope answers 404",
-)
 def test_delete_scope(http: httpx.Client, new_id: Callable[..., str]) -> None:
     entity_id = new_id("Vehicle")
     create(http, {"id": entity_id, "type": "Vehicle", "scope": "/Hamm/Mitte"})
@@ -546,12 +523,6 @@ def test_delete_scope(http: httpx.Client, new_id: Callable[..., str]) -> None:
         ),
         pytest.param("DELETE", ("attrs", "speed"), None, id="delete-attribute"),
     ],
-)
-@pytest.mark.xfail(
-    strict=True,
-    reason="Tables 6.5.3.2-1, 6.5.3.3-1, 6.5.3.4-1, 6.6.3.1-1, 6.6.3.2-1, 6.7.3.1-1, 6.7.3.2-1, "
-    "6.7.3.3-1: the URL parameter 'type' (Entity type selection, 4.17) shall be supported; the broker "
-    "rejects it with 400 InvalidRequest",
 )
 def test_type_selector_is_supported(
     http: httpx.Client,

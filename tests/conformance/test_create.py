@@ -170,11 +170,6 @@ def test_prohibited_members_are_400(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="4.5.3.2: a Relationship 'unitCode: shall never be present, as Relationships are "
-    "unitless'; the broker accepts it (201)",
-)
 def test_relationship_with_unit_code_is_400(
     http: httpx.Client, new_id: Callable[..., str]
 ) -> None:
@@ -192,11 +187,6 @@ def test_relationship_with_unit_code_is_400(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="4.5.24.2: a JsonProperty 'unitCode: shall never be present, as raw JSON objects "
-    "are unitless'; the broker accepts it (201)",
-)
 def test_json_property_with_unit_code_is_400(
     http: httpx.Client, new_id: Callable[..., str]
 ) -> None:
@@ -213,11 +203,6 @@ def test_json_property_with_unit_code_is_400(
 # -- clause 4.6.3: GeoJSON geometries and DateTime ------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="4.6.3: values support 'All the GeoJSON Geometries with the exception of "
-    "GeometryCollection'; the broker stores a GeometryCollection (201)",
-)
 def test_geometry_collection_is_400(
     http: httpx.Client, new_id: Callable[..., str]
 ) -> None:
@@ -282,12 +267,6 @@ def test_datetime_with_decimal_fraction_is_accepted(
     create(http, entity)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="4.6.3: a DateTime 'shall not contain expressions of the difference between local "
-    "time and UTC' and its trailing component 'shall always be equal to the character Z'; the broker "
-    "accepts observedAt 2026-01-01T12:00:00+02:00 (201)",
-)
 def test_datetime_with_utc_offset_is_400(
     http: httpx.Client, new_id: Callable[..., str]
 ) -> None:
@@ -305,11 +284,6 @@ def test_datetime_with_utc_offset_is_400(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="4.6.3: the DateTime format is YYYY-MM-DDThh:mm:ssZ, trailing Z mandatory; the "
-    "broker accepts observedAt without a time zone (2026-01-01T12:00:00) (201)",
-)
 def test_datetime_without_z_is_400(
     http: httpx.Client, new_id: Callable[..., str]
 ) -> None:
@@ -323,11 +297,6 @@ def test_datetime_without_z_is_400(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="4.6.3: 'All the referred components shall appear in the string; reduced "
-    "representations are not permitted'; the broker accepts observedAt 2026-01-01T12:00Z (201)",
-)
 def test_datetime_without_seconds_is_400(
     http: httpx.Client, new_id: Callable[..., str]
 ) -> None:
@@ -392,11 +361,6 @@ def test_multi_attribute_round_trips(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='4.5.5.1: \'"datasetId": "@none"\' designates the default instance; the broker '
-    "rejects datasetId @none as not a URI (400)",
-)
 def test_dataset_id_none_is_the_default_instance(
     http: httpx.Client, new_id: Callable[..., str]
 ) -> None:
@@ -508,11 +472,6 @@ def test_invalid_subtype_values_are_400(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="4.5.24.2: 'json: a raw JSON object (or array of objects)'; the broker accepts a "
-    "JsonProperty whose json is the number 5 (201)",
-)
 def test_json_property_with_scalar_json_is_400(
     http: httpx.Client, new_id: Callable[..., str]
 ) -> None:
@@ -527,13 +486,6 @@ def test_json_property_with_scalar_json_is_400(
 
 
 @pytest.mark.parametrize("name", ["datasetId", "instanceId"])
-@pytest.mark.xfail(
-    strict=True,
-    reason="4.5.1: 'Terms defined in the Core Context as non-reified Properties (such as "
-    "datasetId, instanceId, etc.) shall not be used as Attribute names' (invalid content, 5.5.4: "
-    "BadRequestData); the broker answers 201, storing 'datasetId' as an attribute and silently dropping "
-    "'instanceId'",
-)
 def test_core_non_reified_terms_are_not_attribute_names(
     http: httpx.Client, new_id: Callable[..., str], name: str
 ) -> None:

@@ -137,12 +137,6 @@ def test_merge_concise_value(http: httpx.Client, car: dict[str, Any]) -> None:
     assert get(http, car["id"])["brandName"] == {"type": "Property", "value": "Saab"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="5.6.17.4: 'If the Attribute ... to be merged is represented in a simplified "
-    "representation, the type of any pre-existing Attribute in the target entity shall be preserved'; "
-    'merging {"isParked": "urn:…"} turns the Relationship into a Property',
-)
 def test_merge_simplified_value_keeps_relationship_type(
     http: httpx.Client, car: dict[str, Any]
 ) -> None:
@@ -158,11 +152,6 @@ def test_merge_simplified_value_keeps_relationship_type(
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Table 6.5.3.4-1 (format=keyValues) and 5.6.17.4: the type of a pre-existing "
-    "Attribute shall remain unchanged; with format=keyValues the broker makes the Relationship a Property",
-)
 def test_merge_key_values_format_keeps_relationship_type(
     http: httpx.Client, car: dict[str, Any]
 ) -> None:
@@ -209,12 +198,6 @@ def test_merge_unknown_entity_is_404(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Table 6.5.3.4-1 (lang) and 5.6.17.4: with a common language tag a string merged "
-    "into a LanguageProperty replaces only that key of the languageMap; the broker refuses the lang "
-    "parameter (400)",
-)
 def test_merge_lang_updates_one_language(
     http: httpx.Client, new_id: Callable[..., str]
 ) -> None:
@@ -240,11 +223,6 @@ def test_merge_lang_updates_one_language(
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Table 6.5.3.4-1 (observedAt) and 5.6.17.4: a common observedAt updates the "
-    "observedAt of merged Attributes that had one; the broker refuses the observedAt parameter (400)",
-)
 def test_merge_common_observed_at(http: httpx.Client, car: dict[str, Any]) -> None:
     response = http.patch(
         url(car["id"]),

@@ -38,11 +38,6 @@ def test_missing_content_type_is_415(http: httpx.Client, car: dict[str, Any]) ->
     assert response.status_code == 415
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="6.3.4: an unsupported Content-Type 'shall result in just a 415 HTTP status code "
-    "(without any payload body)'; the broker sends a ProblemDetails body",
-)
 def test_415_has_no_body(http: httpx.Client) -> None:
     response = http.post(
         f"{API}/entities", content=b"{}", headers={"Content-Type": "text/plain"}
@@ -61,11 +56,6 @@ def test_missing_content_length_is_411(http: httpx.Client) -> None:
     assert response.status_code == 411
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="6.3.4: a missing Content-Length 'shall result in just a 411 HTTP status code "
-    "(without any payload body)'; the broker sends a ProblemDetails body",
-)
 def test_411_has_no_body(http: httpx.Client) -> None:
     response = http.post(f"{API}/entities", content=_chunks(), headers=JSON)
     assert response.status_code == 411

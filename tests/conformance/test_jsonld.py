@@ -158,12 +158,6 @@ def test_json_with_context_in_body_is_400(
     assert_problem(response, 400, "BadRequestData")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="6.3.5: 'the presence of a JSON-LD Link header in the incoming HTTP request when the "
-    "Content-Type header is application/ld+json shall result in an HTTP error response of type "
-    "BadRequestData'; the broker ignores the Link header (201)",
-)
 def test_ld_json_with_link_header_is_400(
     http: httpx.Client, new_id: Callable[..., str], user_context: str
 ) -> None:

@@ -107,11 +107,6 @@ def test_attrs_restricts_attributes(http: httpx.Client, car: dict[str, Any]) -> 
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="5.7.1.4 and Table 6.5.3.1-1: 'If the Entity does not have any of the Attributes "
-    "in attrs, then a 404 Not Found shall be retrieved'; the broker answers 200 with only id and type",
-)
 def test_attrs_matching_nothing_is_404(http: httpx.Client, car: dict[str, Any]) -> None:
     assert_problem(
         http.get(url(car["id"]), params={"attrs": "noSuchAttribute"}),
@@ -237,11 +232,6 @@ def test_key_values_list_relationship(
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="4.5.4: simplified LanguageProperty is a JSON object with a single key "
-    "'languageMap' (EXAMPLE 4); the broker returns the bare language map",
-)
 def test_key_values_language_property(
     http: httpx.Client, new_id: Callable[..., str]
 ) -> None:
@@ -255,11 +245,6 @@ def test_key_values_language_property(
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="4.5.4: simplified VocabProperty is a JSON object with a single key 'vocab' "
-    "(EXAMPLE 6); the broker returns the bare vocab string",
-)
 def test_key_values_vocab_property(
     http: httpx.Client, new_id: Callable[..., str]
 ) -> None:
@@ -271,11 +256,6 @@ def test_key_values_vocab_property(
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="4.5.4: simplified JsonProperty is a JSON object with a single key 'json' "
-    "(EXAMPLE 5); the broker returns the bare JSON value",
-)
 def test_key_values_json_property(
     http: httpx.Client, new_id: Callable[..., str]
 ) -> None:
@@ -287,11 +267,6 @@ def test_key_values_json_property(
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='4.5.4: a multi-attribute in simplified representation is {"dataset": '
-    '{"@none": v, <datasetId>: v, ...}} (EXAMPLE 2, 13); the broker returns only one instance\'s value',
-)
 def test_key_values_multi_attribute(
     http: httpx.Client, new_id: Callable[..., str]
 ) -> None:
@@ -308,12 +283,6 @@ def test_key_values_multi_attribute(
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="4.5.22.2 (ListRelationship, normalized): each objectList element is a JSON object "
-    "with a single key 'object'; when created from bare URIs (concise, 4.5.22.3) the broker returns the "
-    "bare URI strings in the normalized representation",
-)
 def test_list_relationship_normalized_output(
     http: httpx.Client, new_id: Callable[..., str]
 ) -> None:
@@ -388,23 +357,12 @@ def test_lang_list_without_ranking_picks_a_listed_language(
     assert (attr["lang"], attr["value"]) == ("nl", "Grote Markt")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="4.15 (lang per RFC 3282, EXAMPLE 4 'Quality value ranking'): lang=fr;q=0.2,nl;q=0.9 "
-    "prefers nl; the broker ignores q-values and returns fr, the first listed",
-)
 def test_lang_quality_values_rank(http: httpx.Client, multilingual: str) -> None:
     assert (
         get(http, multilingual, {"lang": "fr;q=0.2,nl;q=0.9"})["attr"]["lang"] == "nl"
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="4.15: lang='*' returns 'LanguageProperties as a string in any supported "
-    "language', and 'In any case, the attribute ... shall be augmented with ... lang'; the broker leaves "
-    "the LanguageProperty unconverted for lang=*",
-)
 def test_lang_wildcard_converts(http: httpx.Client, multilingual: str) -> None:
     attr = get(http, multilingual, {"lang": "*"})["attr"]
     assert attr["type"] == "Property" and "lang" in attr and "languageMap" not in attr
@@ -443,11 +401,6 @@ def test_dataset_id_selects_instances(http: httpx.Client, multi: str) -> None:
     assert "brandName" not in body  # no instance with that datasetId: not returned
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Table 6.5.3.1-1: datasetId is a comma separated list; the broker treats "
-    "'urn:…:a,urn:…:b' as one datasetId and returns no instance",
-)
 def test_dataset_id_list(http: httpx.Client, multi: str) -> None:
     body = get(
         http, multi, {"datasetId": "urn:ngsi-ld:Dataset:a,urn:ngsi-ld:Dataset:b"}
@@ -455,11 +408,6 @@ def test_dataset_id_list(http: httpx.Client, multi: str) -> None:
     assert _values(body["speed"]) == {11, 22}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="5.7.1.4: 'The default Attribute instance is matched, if \"@none\" is specified'; "
-    "the broker returns no default instance for datasetId=@none",
-)
 def test_dataset_id_none_selects_default(http: httpx.Client, multi: str) -> None:
     body = get(http, multi, {"datasetId": "@none"})
     assert _values(body["speed"]) == {55}
@@ -486,11 +434,6 @@ def test_geojson_feature(http: httpx.Client, car: dict[str, Any]) -> None:
     assert props["location"] == car["location"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="6.3.6 and 5.7.1.4: for application/geo+json with the Prefer header omitted the "
-    "payload body shall include a JSON-LD @context; the broker puts it only in a Link header",
-)
 def test_geojson_without_prefer_has_context_in_body(
     http: httpx.Client, car: dict[str, Any]
 ) -> None:
@@ -568,12 +511,6 @@ def test_geojson_multi_instance_location_uses_default(
     assert body["geometry"] == {"type": "Point", "coordinates": [1.0, 2.0]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="4.5.16.1: with several instances of the GeoProperty 'a datasetId shall be "
-    "specified in order to define which instance ... is to be selected'; with datasetId=<gps> the broker "
-    "returns geometry null",
-)
 def test_geojson_dataset_id_selects_geometry_instance(
     http: httpx.Client, new_id: Callable[..., str]
 ) -> None:
@@ -608,12 +545,6 @@ def test_simplified_geojson(http: httpx.Client, car: dict[str, Any]) -> None:
     assert body["properties"]["location"] == car["location"]["value"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="5.7.1.4: 'If geometryProperty parameter is present and the Accept Header is not "
-    "set to application/geo+json, then an error of type BadRequestData shall be raised'; the broker "
-    "answers 200",
-)
 def test_geometry_property_without_geojson_accept_is_400(
     http: httpx.Client, car: dict[str, Any]
 ) -> None:
@@ -631,13 +562,6 @@ def test_geometry_property_without_geojson_accept_is_400(
         ("application/geo+json, application/ld+json", "application/ld+json"),
     ],
 )
-@pytest.mark.xfail(
-    strict=True,
-    reason="6.3.4: 'If the Accept header can be expanded to more than one of the options of the "
-    "list [application/json, application/ld+json, application/geo+json], the first one of the list shall be "
-    "selected, unless amended by ... a q parameter'; with equal q the broker picks the type listed first in "
-    "Accept",
-)
 def test_equal_quality_prefers_the_spec_order(
     http: httpx.Client, car: dict[str, Any], accept: str, expected: str
 ) -> None:
@@ -646,11 +570,6 @@ def test_equal_quality_prefers_the_spec_order(
     assert response.headers["content-type"].split(";")[0] == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Table 6.5.3.1-1: datasetId values 'Shall be valid URIs, \"@none\" for ...'; an "
-    "invalid datasetId is a bad request (400), the broker answers 200",
-)
 def test_dataset_id_not_a_uri_is_400(http: httpx.Client, car: dict[str, Any]) -> None:
     assert (
         http.get(url(car["id"]), params={"datasetId": "not a uri"}).status_code == 400
@@ -700,12 +619,6 @@ def test_concise_round_trip_of_every_kind(
     assert get(http, copy_id) == {**entity, "id": copy_id}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="4.5.2.3: concise is 'lossless'; with several instances each one is a JSON object "
-    "('JSON-LD array with such JSON-LD objects'); the broker renders the default instance as a bare value "
-    '([55, {"value": 11, "datasetId": …}]), which reads back as one Property whose value is an array',
-)
 def test_concise_multi_attribute_is_lossless(
     http: httpx.Client, new_id: Callable[..., str]
 ) -> None:

@@ -32,10 +32,10 @@ GEOMETRIES = {
             [[[7.86, 51.67], [7.88, 51.67], [7.88, 51.68], [7.86, 51.67]]],
         ],
     },
-    "GeometryCollection": {
-        "type": "GeometryCollection",
-        "geometries": [{"type": "Point", "coordinates": [7.8761, 51.674]}, {"type": "LineString", "coordinates": [[7.8, 51.6], [7.9, 51.7]]}],
-    },
+}
+GEOMETRY_COLLECTION = {
+    "type": "GeometryCollection",
+    "geometries": [{"type": "Point", "coordinates": [7.8761, 51.674]}, {"type": "LineString", "coordinates": [[7.8, 51.6], [7.9, 51.7]]}],
 }
 
 KINDS: dict[str, dict[str, Any]] = {
@@ -113,6 +113,14 @@ BAD_ATTRIBUTES: dict[str, Any] = {
     },
     "GeoJSON MultiPolygon depth": {"type": "GeoProperty", "value": {"type": "MultiPolygon", "coordinates": [[7.8, 51.6]]}},
     "GeoJSON collection without geometries": {"type": "GeoProperty", "value": {"type": "GeometryCollection"}},
+    # clause 4.6.3: every GeoJSON geometry "with the exception of GeometryCollection"
+    "GeometryCollection": {"type": "GeoProperty", "value": GEOMETRY_COLLECTION},
+    "Relationship with unitCode": {"type": "Relationship", "object": "urn:a:b", "unitCode": "MTR"},
+    "JsonProperty with unitCode": {"type": "JsonProperty", "json": {"a": 1}, "unitCode": "MTR"},
+    "JsonProperty scalar": {"type": "JsonProperty", "json": 5},
+    "observedAt with offset": {"type": "Property", "value": 1, "observedAt": "2026-01-01T12:00:00+02:00"},
+    "observedAt without Z": {"type": "Property", "value": 1, "observedAt": "2026-01-01T12:00:00"},
+    "observedAt without seconds": {"type": "Property", "value": 1, "observedAt": "2026-01-01T12:00Z"},
     "GeoProperty value not geometry": {"type": "GeoProperty", "value": "Hamm"},
 }
 

@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import API
 
 CORE = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
+VOCAB = "https://uri.etsi.org/ngsi-ld/default-context/"
 JSON_HEADERS = {"Content-Type": "application/json"}
 
 
@@ -237,8 +238,9 @@ async def test_append_attributes_and_no_overwrite(client: httpx.AsyncClient, uni
     assert kept.status_code == 207
     assert kept.headers["content-type"] == "application/json"
     body = kept.json()
-    assert body["updated"] == ["fee"]
-    assert [item["attributeName"] for item in body["notUpdated"]] == ["totalSpotNumber"]
+    # clause 6.3.6: partial-success bodies carry fully qualified names
+    assert body["updated"] == [VOCAB + "fee"]
+    assert [item["attributeName"] for item in body["notUpdated"]] == [VOCAB + "totalSpotNumber"]
     assert body["notUpdated"][0]["reason"]
     after = await get(client, entity["id"], options="keyValues")
     assert after["totalSpotNumber"] == 400 and after["fee"] == 2.5
@@ -256,8 +258,8 @@ async def test_update_attributes_reports_the_attributes_it_could_not_update(
     fragment = {"totalSpotNumber": {"type": "Property", "value": 410}, "doesNotExist": {"type": "Property", "value": 1}}
     response = await client.patch(f"{API}/entities/{entity['id']}/attrs", json=fragment, headers=JSON_HEADERS)
     assert response.status_code == 207
-    assert response.json()["updated"] == ["totalSpotNumber"]
-    assert response.json()["notUpdated"][0]["attributeName"] == "doesNotExist"
+    assert response.json()["updated"] == [VOCAB + "totalSpotNumber"]
+    assert response.json()["notUpdated"][0]["attributeName"] == VOCAB + "doesNotExist"
     after = await get(client, entity["id"])
     assert after["totalSpotNumber"] == {"type": "Property", "value": 410}
     assert "doesNotExist" not in after
@@ -322,7 +324,10 @@ async def test_multi_instance_attributes_by_dataset_id(client: httpx.AsyncClient
     assert only_b["temperature"] == {
         "type": "Property", "value": 21.9, "unitCode": "CEL", "datasetId": "urn:ngsi-ld:Dataset:sensor-b"
     }
-    assert (await get(client, entity_id, options="keyValues"))["temperature"] == 21.5
+    assert (await get(client, entity_id, options="keyValues"))["temperature"] == {
+        "dataset": {"@none": 21.5, "urn:ngsi-ld:Dataset:sensor-b": 21.9}
+    }
+    assert (await get(client, entity_id, datasetId="@none"))["temperature"] == entity["temperature"][0]
 
     patch_b = await client.patch(
         f"{API}/entities/{entity_id}/attrs/temperature",
@@ -402,4 +407,5 @@ async def test_language_property_with_lang(
     assert (await get(client, entity_id, options="keyValues", lang=lang))["description"] == expected
     shown = (await get(client, entity_id, lang=lang))["description"]
     assert shown["type"] == "Property" and shown["value"] == expected and shown["lang"] in language_map
-    assert (await get(client, entity_id, options="keyValues", lang="*"))["description"] == language_map
+    assert (await get(client, entity_id, options="keyValues"))["description"] == {"languageMap": language_map}
+    assert (await get(client, entity_id, options="keyValues", lang="*"))["description"] in language_map.values()

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 names = st.from_regex(r"[a-z][A-Za-z0-9_]{0,11}", fullmatch=True).filter(
     lambda n: n not in {"id", "type", "scope", "value", "object", "createdAt", "modifiedAt", "deletedAt", "observedAt",
                         "unitCode", "datasetId", "languageMap", "vocab", "valueList", "objectList", "json",
-                        "objectType", "lang", "instanceId"}
+                        "objectType", "lang", "instanceId", "expiresAt", "previousValue"}
 )
 uris = st.builds(lambda kind, n: f"urn:ngsi-ld:{kind}:{n}", st.sampled_from(["Sensor", "Building", "Road"]), st.integers(0, 999))
 scalars = st.one_of(
@@ -35,7 +35,12 @@ geometries = st.one_of(points, lines, polygons)
 datetimes = st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2100, 1, 1)).map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%S") + "Z")
 
 
+_UNITLESS = {"Relationship", "ListRelationship", "JsonProperty"}
+
+
 def _with_members(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    if base["type"] in _UNITLESS:  # clauses 4.5.3.2, 4.5.24.2: no unitCode there
+        extra = {k: v for k, v in extra.items() if k != "unitCode"}
     return {**base, **extra}
 
 
@@ -49,7 +54,7 @@ def instances(depth: int = 0) -> st.SearchStrategy[dict[str, Any]]:
         st.builds(lambda v: {"type": "VocabProperty", "vocab": v}, names),
         st.builds(lambda v: {"type": "ListProperty", "valueList": v}, st.lists(scalars, max_size=4)),
         st.builds(lambda os: {"type": "ListRelationship", "objectList": [{"object": o} for o in os]}, st.lists(uris, max_size=3)),
-        st.builds(lambda j: {"type": "JsonProperty", "json": j}, json_values),
+        st.builds(lambda j: {"type": "JsonProperty", "json": j}, st.dictionaries(names, json_values, max_size=3)),
     )
     members = st.fixed_dictionaries(
         {},

@@ -1,26 +1,50 @@
 # SPDX-License-Identifier: EUPL-1.2
-"""The Store contract: one test body for every store (SQLite file and in-memory now; PostgreSQL later)."""
+"""The Store contract: one test body for every store (SQLite file, SQLite in memory, PostgreSQL)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from broker.errors import AlreadyExists, BadRequestData, ResourceNotFound
-from broker.store import SqliteStore, Store
+from broker.store import PostgresStore, SqliteStore, Store
+from broker.store.base import AttributeCount, TypeAttributeCount
 
 T = "https://example.org/Thing"
+U = "https://example.org/Other"
 
 
-@pytest.fixture(params=["sqlite-file", "sqlite-memory"])
+@pytest.fixture(params=["sqlite-file", "sqlite-memory", "postgres"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    opened: Store
+    if request.param == "postgres":
+        dsn: str = request.getfixturevalue("postgres_dsn")
+        reset: Callable[[], Awaitable[None]] = request.getfixturevalue("reset_postgres")
+        opened = PostgresStore(dsn, pool_size=4)
+        async with opened:
+            await reset()
+            yield opened
+        return
     path = str(tmp_path / "store.db") if request.param == "sqlite-file" else ":memory:"
     async with SqliteStore(path) as opened:
         yield opened
+
+
+@pytest.fixture(params=["sqlite-file", "postgres"])
+async def reopen(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], Store]:
+    """A new, unopened store on the same durable (and at first empty) database each time it is called."""
+    if request.param == "postgres":
+        dsn: str = request.getfixturevalue("postgres_dsn")
+        reset: Callable[[], Awaitable[None]] = request.getfixturevalue("reset_postgres")
+        async with PostgresStore(dsn, pool_size=1):
+            await reset()
+        return lambda: PostgresStore(dsn, pool_size=2)
+    path = str(tmp_path / "durable.db")
+    return lambda: SqliteStore(path)
 
 
 def entity(entity_id: str, **attrs: Any) -> dict[str, Any]:
@@ -107,9 +131,166 @@ async def test_concurrent_modifications_of_different_attributes_lose_nothing(sto
     assert {key.rsplit("/", 1)[1] for key in final if key.startswith("https://")} == set(names)
 
 
-async def test_data_survives_closing_and_reopening(tmp_path: Path) -> None:
-    path = str(tmp_path / "durable.db")
-    async with SqliteStore(path) as first:
-        await first.create_entity("", entity("urn:x:1", v=1))
-    async with SqliteStore(path) as second:
-        assert await second.retrieve_entity("", "urn:x:1") == entity("urn:x:1", v=1)
+async def test_data_survives_closing_and_reopening(reopen: Callable[[], Store]) -> None:
+    async with reopen() as first:
+        await first.create_entity("durable", entity("urn:x:1", v=1))
+    async with reopen() as second:
+        assert await second.retrieve_entity("durable", "urn:x:1") == entity("urn:x:1", v=1)
+        assert await second.tenant_exists("durable")
+
+
+def typed(entity_id: str, types: list[str], **attrs: Any) -> dict[str, Any]:
+    doc = entity(entity_id, **attrs)
+    doc["type"] = types
+    return doc
+
+
+def rel(name: str) -> str:
+    return f"https://example.org/{name}"
+
+
+async def test_discovery_counters_follow_creates_changes_and_deletes(store: Store) -> None:
+    await store.create_entity("", typed("urn:x:1", [T], speed=1, label="a"))
+    await store.create_entity("", typed("urn:x:2", [T, U], speed=2))
+    assert await store.type_counts("") == {T: 2, U: 1}
+    assert await store.attribute_counts("") == [
+        AttributeCount(rel("label"), "Property", 1),
+        AttributeCount(rel("speed"), "Property", 2),
+    ]
+    assert await store.type_attribute_counts("", U) == [TypeAttributeCount(U, rel("speed"), "Property", 1)]
+
+    def relate(doc: dict[str, Any]) -> None:
+        del doc[rel("speed")]
+        doc[rel("owner")] = [{"type": "Relationship", "object": "urn:x:2"}]
+        doc["type"] = [U]
+
+    await store.modify_entity("", "urn:x:1", relate)
+    assert await store.type_counts("") == {T: 1, U: 2}
+    assert await store.type_attribute_counts("") == [
+        TypeAttributeCount(U, rel("label"), "Property", 1),
+        TypeAttributeCount(U, rel("owner"), "Relationship", 1),
+        TypeAttributeCount(U, rel("speed"), "Property", 1),
+        TypeAttributeCount(T, rel("speed"), "Property", 1),
+    ]
+    assert await store.attribute_counts("", rel("owner")) == [AttributeCount(rel("owner"), "Relationship", 1)]
+    assert sorted(await store.entity_ids_of_types("", [T, U])) == ["urn:x:1", "urn:x:2"]
+    assert await store.entity_ids_of_types("", [T]) == ["urn:x:2"]
+
+    await store.delete_entity("", "urn:x:2")
+    await store.delete_entity("", "urn:x:1")
+    assert await store.type_counts("") == {}
+    assert await store.type_attribute_counts("") == []
+    assert await store.attribute_counts("") == []
+    assert await store.entity_ids_of_types("", [T, U]) == []
+
+
+async def test_value_updates_leave_the_counters_alone(store: Store) -> None:
+    await store.create_entity("t", entity("urn:x:1", speed=1))
+
+    def faster(doc: dict[str, Any]) -> None:
+        doc[rel("speed")][0]["value"] = 2
+
+    await store.modify_entity("t", "urn:x:1", faster)
+    assert await store.type_counts("t") == {T: 1}
+    assert await store.attribute_counts("t") == [AttributeCount(rel("speed"), "Property", 1)]
+    assert await store.type_counts("") == {}
+
+
+async def test_batch_applies_items_in_order_and_fails_items_alone(store: Store) -> None:
+    await store.create_entity("", entity("urn:x:1", v=1))
+
+    def create(doc: dict[str, Any]) -> Any:
+        def change(current: dict[str, Any] | None) -> tuple[dict[str, Any] | None, Any]:
+            if current is not None:
+                raise AlreadyExists(f"entity {doc['id']} already exists")
+            return doc, "created"
+
+        return change
+
+    def bump(current: dict[str, Any] | None) -> tuple[dict[str, Any] | None, Any]:
+        if current is None:
+            raise ResourceNotFound("not found")
+        current[rel("v")][0]["value"] += 1
+        return current, None
+
+    def remove(current: dict[str, Any] | None) -> tuple[dict[str, Any] | None, Any]:
+        if current is None:
+            raise ResourceNotFound("not found")
+        return None, None
+
+    outcomes = await store.batch_modify(
+        "",
+        [
+            ("urn:x:1", create(entity("urn:x:1"))),
+            ("urn:x:2", create(entity("urn:x:2", v=10))),
+            ("urn:x:2", bump),
+            ("urn:x:1", remove),
+            ("urn:x:3", bump),
+        ],
+    )
+    assert [type(o.error) for o in outcomes] == [AlreadyExists, type(None), type(None), type(None), ResourceNotFound]
+    assert outcomes[1].after == entity("urn:x:2", v=10) and outcomes[1].result == "created"
+    assert outcomes[2].before == entity("urn:x:2", v=10) and outcomes[2].after == entity("urn:x:2", v=11)
+    assert outcomes[3].before == entity("urn:x:1", v=1) and outcomes[3].after is None
+    assert await store.retrieve_entity("", "urn:x:1") is None
+    assert await store.retrieve_entity("", "urn:x:2") == entity("urn:x:2", v=11)
+    assert (await store.entity_counts())[""] == 1
+    assert await store.type_counts("") == {T: 1}
+    assert await store.attribute_counts("") == [AttributeCount(rel("v"), "Property", 1)]
+
+
+async def test_batch_with_a_failing_store_write_writes_nothing(store: Store) -> None:
+    await store.create_entity("", entity("urn:x:1", v=1))
+
+    def explode(current: dict[str, Any] | None) -> tuple[dict[str, Any] | None, Any]:
+        raise RuntimeError("not an NGSI-LD error")
+
+    def clear(current: dict[str, Any] | None) -> tuple[dict[str, Any] | None, Any]:
+        return None, None
+
+    with pytest.raises(RuntimeError):
+        await store.batch_modify("", [("urn:x:1", clear), ("urn:x:2", explode)])
+    assert await store.retrieve_entity("", "urn:x:1") == entity("urn:x:1", v=1)
+
+
+async def test_tenants_exist_once_written_and_count_their_entities(store: Store) -> None:
+    assert await store.tenant_exists("")
+    assert not await store.tenant_exists("nobody")
+    await store.create_entity("city", entity("urn:x:1"))
+    await store.create_entity("city", entity("urn:x:2"))
+    await store.ensure_tenant("empty")
+    assert await store.tenant_exists("city") and await store.tenant_exists("empty")
+    await store.delete_entity("city", "urn:x:2")
+    assert await store.entity_counts() == {"": 0, "city": 1, "empty": 0}
+
+
+async def test_documents_by_kind_and_tenant(store: Store) -> None:
+    await store.create_document("subscription", "", "urn:s:2", {"id": "urn:s:2", "q": "a>1"})
+    await store.create_document("subscription", "", "urn:s:1", {"id": "urn:s:1", "nested": {"ä": [1, 2.5, None]}})
+    await store.create_document("subscription", "other", "urn:s:1", {"id": "other"})
+    with pytest.raises(AlreadyExists):
+        await store.create_document("subscription", "", "urn:s:1", {})
+    assert await store.retrieve_document("subscription", "", "urn:s:1") == {"id": "urn:s:1", "nested": {"ä": [1, 2.5, None]}}
+    assert await store.retrieve_document("csourceRegistration", "", "urn:s:1") is None
+    assert [d["id"] for d in await store.list_documents("subscription", "")] == ["urn:s:1", "urn:s:2"]
+    assert await store.tenant_exists("other")
+
+    await store.replace_document("subscription", "", "urn:s:2", {"id": "urn:s:2", "q": "a>2"})
+    assert await store.retrieve_document("subscription", "", "urn:s:2") == {"id": "urn:s:2", "q": "a>2"}
+    await store.delete_document("subscription", "", "urn:s:2")
+    assert await store.retrieve_document("subscription", "", "urn:s:2") is None
+    with pytest.raises(ResourceNotFound):
+        await store.replace_document("subscription", "", "urn:s:2", {})
+    with pytest.raises(ResourceNotFound):
+        await store.delete_document("subscription", "", "urn:s:2")
+
+
+async def test_scope_and_geoproperties_round_trip(store: Store) -> None:
+    doc = entity("urn:x:1")
+    doc["scope"] = ["/Hamm/Mitte", "/Hamm/Uentrop"]
+    doc[rel("location")] = [
+        {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [7.82, 51.68, 63.5]}},
+        {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [7.8, 51.6]}, "datasetId": "urn:d:1"},
+    ]
+    await store.create_entity("", doc)
+    assert await store.retrieve_entity("", "urn:x:1") == doc

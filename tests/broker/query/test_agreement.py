@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: EUPL-1.2
+"""The agreement DESIGN.md promises: for generated expanded entities and queries, SQLite returns exactly the
+entities the Python predicate accepts, for q, entity type selection and scopeQ."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+
+from broker.query import (
+    QNode,
+    ScopeQuery,
+    TypeExpr,
+    compile_q,
+    compile_scope,
+    compile_types,
+    matches_q,
+    matches_scope,
+    matches_types,
+)
+from tests.broker.query.entity_table import entity_table, select_ids
+from tests.broker.query.strategies import entity_lists, expanded_q, expanded_scope_queries, expanded_type_selections
+
+AGREEMENT = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@given(entity_lists, expanded_q)
+@AGREEMENT
+def test_sqlite_selects_exactly_what_matches_q_accepts(entities: tuple[dict[str, Any], ...], node: QNode) -> None:
+    connection = entity_table(entities)
+    try:
+        where, params = compile_q(node)
+        assert select_ids(connection, where, params) == {e["id"] for e in entities if matches_q(node, e)}
+    finally:
+        connection.close()
+
+
+@given(entity_lists, expanded_type_selections)
+@settings(max_examples=100, deadline=None)
+def test_sqlite_selects_exactly_what_matches_types_accepts(entities: tuple[dict[str, Any], ...], node: TypeExpr) -> None:
+    connection = entity_table(entities)
+    try:
+        where, params = compile_types(node)
+        assert select_ids(connection, where, params) == {e["id"] for e in entities if matches_types(node, e)}
+    finally:
+        connection.close()
+
+
+@given(entity_lists, expanded_scope_queries)
+@settings(max_examples=100, deadline=None)
+def test_sqlite_selects_exactly_what_matches_scope_accepts(entities: tuple[dict[str, Any], ...], node: ScopeQuery) -> None:
+    connection = entity_table(entities)
+    try:
+        where, params = compile_scope(node)
+        assert select_ids(connection, where, params) == {e["id"] for e in entities if matches_scope(node, e)}
+    finally:
+        connection.close()
