@@ -22,7 +22,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 import broker
-from broker.api import batch, contexts, discovery, entities, operations, registrations
+from broker.api import (
+    batch,
+    contexts,
+    discovery,
+    entities,
+    operations,
+    query,
+    registrations,
+)
 from broker.api.observability import Metrics, ObservabilityMiddleware
 from broker.api.responses import problem_response
 from broker.entities.service import EntityService
@@ -47,6 +55,7 @@ V1 = "/ngsi-ld/v1"
 ROUTES: list[tuple[str, Any]] = [
     (entities.ENTITIES_PATH, entities.entities_collection),
     (entities.ENTITIES_PATH + "/{rest:path}", entities.entity_item),
+    (query.QUERY_PATH, query.query_entities_post),
     (batch.BATCH_PATH + "/{operation}", batch.batch_operation),
     (V1 + "/types", discovery.types),
     (V1 + "/types/{name:path}", discovery.entity_type),

@@ -24,7 +24,12 @@ from broker.api.negotiation import (
     context_from_link_headers,
     request_context,
 )
-from broker.errors import InvalidRequest, LengthRequired, NonexistentTenant, PayloadTooLarge
+from broker.errors import (
+    InvalidRequest,
+    LengthRequired,
+    NonexistentTenant,
+    PayloadTooLarge,
+)
 from broker.jsonld_contexts import ContextRegistry
 from broker.ld import DEFAULT_CORE_CONTEXT_URL, TermMap
 

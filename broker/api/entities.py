@@ -15,16 +15,34 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from broker.api.call import Call, prepare
-from broker.api.negotiation import ENTITY_MEDIA_TYPES, GEO_JSON, MERGE_PATCH, RETRIEVAL_MEDIA_TYPES
-from broker.api.params import Representation, check_known, parse_bool, parse_options, parse_representation, split_list
+from broker.api.negotiation import (
+    ENTITY_MEDIA_TYPES,
+    GEO_JSON,
+    MERGE_PATCH,
+    RETRIEVAL_MEDIA_TYPES,
+)
+from broker.api.params import (
+    check_known,
+    parse_bool,
+    parse_options,
+    parse_representation,
+    split_list,
+)
+from broker.api.query import query_entities_get
+from broker.api.rendering import (
+    ENTITIES_PATH,
+    geo_response,
+    parse_dataset_ids,
+    render_entity,
+    to_feature,
+)
 from broker.api.responses import json_response, ld_response, no_content
 from broker.entities import normalize, representation
 from broker.entities.operations import UpdateResult
 from broker.entities.service import EntityService
 from broker.errors import BadRequestData, MethodNotAllowed, ResourceNotFound
-from broker.ld import TermMap, compact_entity, expand_entity, expand_fragment
+from broker.ld import TermMap, expand_entity, expand_fragment
 
-ENTITIES_PATH = "/ngsi-ld/v1/entities"
 _RETRIEVE_PARAMS = {"type", "attrs", "pick", "omit", "options", "format", "lang", "geometryProperty", "datasetId", "local"}
 _MERGE_BODY_TYPES = ENTITY_MEDIA_TYPES + (MERGE_PATCH,)
 
@@ -46,8 +64,12 @@ def _service(request: Request) -> EntityService:
 async def entities_collection(request: Request) -> Response:
     if request.method == "DELETE":
         return await _purge_entities(request)
+    if request.method == "GET":
+        return await query_entities_get(request)
     if request.method != "POST":
-        raise MethodNotAllowed(f"{request.method} is not supported on {ENTITIES_PATH}", headers={"Allow": "POST, DELETE"})
+        raise MethodNotAllowed(
+            f"{request.method} is not supported on {ENTITIES_PATH}", headers={"Allow": "GET, POST, DELETE"}
+        )
     check_known(request.query_params, {"local"})
     call = await prepare(request, body=True, creates=True)
     entity = normalize.parse_entity(call.body)
@@ -122,51 +144,8 @@ async def _retrieve_entity(request: Request, service: EntityService, segments: l
     return ld_response(body, media_type=call.media_type, context=call.response_context, context_url=call.context_url)
 
 
-def parse_dataset_ids(value: str | None) -> set[str] | None:
-    """datasetId=a,b (Table 6.5.3.1-1): URIs, "@none" for the default instance."""
-    names = split_list(value, "datasetId")
-    if names is None:
-        return None
-    for name in names:
-        if name != "@none":
-            normalize.check_entity_id(name, "datasetId")
-    return set(names)
-
-
-def geo_response(body: dict[str, Any], call: Call, prefer: str | None) -> Response:
-    """Clause 6.3.6: GeoJSON carries its @context in the body, unless Prefer: body=json asks for a Link."""
-    if prefer is not None and "body=json" in prefer.replace(" ", "").lower():
-        return ld_response(body, media_type=GEO_JSON, context=call.response_context, context_url=call.context_url)
-    return json_response({**body, "@context": call.response_context}, media_type=GEO_JSON)
-
-
-def render_entity(selected: dict[str, Any], tm: TermMap, form: Representation, lang: str | None) -> dict[str, Any]:
-    compacted = compact_entity(selected, tm)
-    if form.form == "keyValues":
-        return representation.to_key_values(compacted, lang)
-    if lang is not None:
-        compacted = representation.apply_lang(compacted, lang)
-    if form.form == "concise":
-        return representation.to_concise(compacted)
-    return compacted
-
-
-def to_feature(
-    body: dict[str, Any], entity: dict[str, Any], geometry_iri: str, dataset_ids: set[str] | None = None
-) -> dict[str, Any]:
-    """Clause 4.5.16: an entity as a GeoJSON Feature; geometry from the chosen GeoProperty instance."""
-    geometry = None
-    wanted = dataset_ids or {"@none"}
-    for instance in entity.get(geometry_iri, []):
-        if instance.get("type") == "GeoProperty" and instance.get("datasetId", "@none") in wanted:
-            geometry = instance.get("value")
-            break
-    properties = {key: value for key, value in body.items() if key != "id"}
-    return {"id": body.get("id"), "type": "Feature", "geometry": geometry, "properties": properties}
-
-
 def _expand_names(names: list[str] | None, tm: TermMap) -> set[str] | None:
-    return None if names is None else {tm.expand_term(name) for name in names}
+    return None if names is None else {name if name == "scope" else tm.expand_term(name) for name in names}
 
 
 def _expand_members(names: list[str] | None, tm: TermMap) -> set[str] | None:
@@ -312,4 +291,4 @@ _ROUTES: dict[int, dict[str, Handler]] = {
     3: {"PATCH": _partial_update_attribute, "PUT": _replace_attribute, "DELETE": _delete_attribute},
 }
 
-__all__ = ["ENTITIES_PATH", "entities_collection", "entity_item", "entity_location", "render_entity", "to_feature"]
+__all__ = ["ENTITIES_PATH", "entities_collection", "entity_item", "entity_location"]

@@ -8,9 +8,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 import broker
-from broker.ld import DEFAULT_CORE_CONTEXT_URL
 from broker.api.responses import json_response, problem_response
 from broker.errors import NgsiLdError
+from broker.ld import DEFAULT_CORE_CONTEXT_URL
 
 
 async def health(request: Request) -> Response:

@@ -10,7 +10,13 @@ from starlette.responses import Response
 
 from broker import registrations
 from broker.api.call import prepare
-from broker.api.params import check_known, page_links, parse_options, parse_page, split_list
+from broker.api.params import (
+    check_known,
+    page_links,
+    parse_options,
+    parse_page,
+    split_list,
+)
 from broker.api.responses import ld_response, no_content
 from broker.entities.normalize import check_entity_id
 from broker.errors import MethodNotAllowed, ResourceNotFound

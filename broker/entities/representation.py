@@ -43,6 +43,8 @@ def select(
             continue
         if omit is not None and key in omit:
             continue
+        if key == "scope" and attrs is not None and key not in attrs:
+            continue  # scope is shown like an attribute: only when attrs names it
         if is_attribute_key(key):
             if attrs is not None and key not in attrs:
                 continue

@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any, Generic, Protocol, TypeVar
 
 from broker.errors import NgsiLdError
+from broker.query.ast import GeoQuery, QNode, ScopeQuery, TypeExpr
 
 T = TypeVar("T")
 
@@ -34,6 +35,30 @@ class BatchOutcome:
     after: "ExpandedEntity | None" = None
     result: Any = None
     error: NgsiLdError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EntitySelector:
+    """One EntitySelector (clause 5.2.33): id list, idPattern and type selection, all optional."""
+
+    ids: tuple[str, ...] | None = None
+    id_pattern: str | None = None
+    types: TypeExpr | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EntityQuery:
+    """What GET /entities and POST /entityOperations/query select (clause 5.7.2), names expanded.
+
+    Every member narrows the result; None means "no condition". An entity matches when it
+    matches any of the selectors; `attrs` keeps entities having at least one of those attributes.
+    """
+
+    selectors: tuple[EntitySelector, ...] = ()
+    attrs: frozenset[str] | None = None
+    q: QNode | None = None
+    geo: GeoQuery | None = None
+    scope: ScopeQuery | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +125,13 @@ class Store(Protocol):
 
     async def entity_ids_of_types(self, tenant: str, types: list[str]) -> list[str]: ...
 
+    async def query_entities(
+        self, tenant: str, query: EntityQuery, *, limit: int, offset: int, count: bool
+    ) -> tuple[list[ExpandedEntity], int | None]:
+        """The page [offset, offset+limit) of matching entities in a stable order (by id), and the
+        total number of matches when `count` is asked for. Filtering happens in the database; only
+        exact geometry predicates run in Python, on the candidates of a spatial index."""
+
     async def tenant_exists(self, tenant: str) -> bool:
         """A tenant exists once anything was written in it; the default tenant "" always exists."""
 
@@ -130,4 +162,4 @@ class Store(Protocol):
         """ResourceNotFound when there is no such document."""
 
 
-__all__ = ["Store", "Modification", "ExpandedEntity", "BatchChange", "BatchOutcome", "TypeAttributeCount", "AttributeCount"]
+__all__ = ["Store", "Modification", "ExpandedEntity", "BatchChange", "BatchOutcome", "TypeAttributeCount", "AttributeCount", "EntityQuery", "EntitySelector"]

@@ -28,8 +28,12 @@ import orjson
 
 from broker.errors import AlreadyExists, InternalError, NgsiLdError, ResourceNotFound, ServiceUnavailable
 from broker.store import sqlite_schema as sql
+from broker.query import compile_q, compile_scope, compile_types, geometry_bbox, matches_geo, query_bbox, register_functions
+from broker.query.ast import TypeExpr, TypeName, TypeOr
+from broker.query.sql_sqlite import json_path
 from broker.store.base import (
     AttributeCount,
+    EntityQuery,
     BatchChange,
     BatchOutcome,
     ExpandedEntity,
@@ -41,6 +45,7 @@ from broker.store.indexes import counter_changes
 T = TypeVar("T")
 MIGRATIONS = sql.MIGRATIONS
 _READER_THREADS = 2
+_GEO_INDEX_VERSION = 3  # the migration that created the spatial index
 _IN_CHUNK = 500
 
 
@@ -71,6 +76,7 @@ class SqliteStore:
         self._reader_conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._known_tenants: set[str] = {""}
+        self._backfill_geo = False
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -107,6 +113,7 @@ class SqliteStore:
         )
         conn.execute("PRAGMA busy_timeout = 30000")
         conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+        register_functions(conn)
         return conn
 
     def _open_writer(self) -> None:
@@ -116,6 +123,8 @@ class SqliteStore:
                 conn.execute("PRAGMA journal_mode = WAL")
             self._wconn = conn
             version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version < _GEO_INDEX_VERSION <= len(MIGRATIONS):
+                self._backfill_geo = True
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
                 conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -127,6 +136,15 @@ class SqliteStore:
                 except BaseException:
                     conn.execute("ROLLBACK")
                     raise
+            if self._backfill_geo:
+                self._index_all_geometries(conn)
+
+    def _index_all_geometries(self, conn: sqlite3.Connection) -> None:
+        """Fill the spatial index from the stored entities (once, when it is created on old data)."""
+        conn.execute("BEGIN IMMEDIATE")
+        for tenant, doc in conn.execute("SELECT tenant, doc FROM entities").fetchall():
+            self._write_geometries(conn, tenant, orjson.loads(doc), None)
+        conn.execute("COMMIT")
 
     def _close_all(self) -> None:
         with self._lock:
@@ -202,6 +220,7 @@ class SqliteStore:
         elif before is not None:
             conn.execute(sql.DELETE_ENTITY, (tenant, before["id"]))
             conn.execute(sql.COUNT_ENTITY, (-1, tenant))
+        self._write_geometries(conn, tenant, after, before)
         changes = counter_changes(before, after)
         if not changes:
             return
@@ -215,6 +234,24 @@ class SqliteStore:
         conn.executemany(sql.UPSERT_ATTRIBUTE_COUNT, [(tenant, *key, delta) for key, delta in changes.attributes.items()])
         for statement in sql.DROP_ZERO_COUNTS:
             conn.execute(statement, (tenant,))
+
+    def _write_geometries(
+        self, conn: sqlite3.Connection, tenant: str, after: ExpandedEntity | None, before: ExpandedEntity | None
+    ) -> None:
+        """Keep the R*Tree of GeoProperty bounding boxes in step; untouched geometries cost nothing."""
+        new, old = geo_values(after), geo_values(before)
+        if new == old:
+            return
+        entity_id = (after or before or {})["id"]
+        if old:
+            conn.execute(sql.DELETE_GEO_RTREE, (tenant, entity_id))
+            conn.execute(sql.DELETE_GEO_ENTRIES, (tenant, entity_id))
+        for attribute, geometry in new:
+            box = geometry_bbox(orjson.loads(geometry))
+            if box is None:
+                continue
+            row = conn.execute(sql.INSERT_GEO_ENTRY, (tenant, entity_id, attribute)).lastrowid
+            conn.execute(sql.INSERT_GEO_RTREE, (row, box[0], box[2], box[1], box[3]))
 
     def _after_commit(self, tenant: str) -> None:
         self._known_tenants.add(tenant)
@@ -298,6 +335,42 @@ class SqliteStore:
                 ids[entity_id] = None
         return list(ids)
 
+    async def query_entities(
+        self, tenant: str, query: EntityQuery, *, limit: int, offset: int, count: bool
+    ) -> tuple[list[ExpandedEntity], int | None]:
+        where, params = _compile_query(tenant, query)
+        condition = " AND ".join(where)
+
+        def run() -> tuple[list[ExpandedEntity], int | None]:
+            with _translate_errors():
+                conn = self._reader_connection()
+                if query.geo is None:
+                    rows = conn.execute(
+                        f"SELECT doc FROM entities WHERE {condition} ORDER BY id LIMIT ? OFFSET ?",
+                        (*params, limit, offset),
+                    ).fetchall()
+                    total = (
+                        conn.execute(f"SELECT COUNT(*) FROM entities WHERE {condition}", params).fetchone()[0]
+                        if count
+                        else None
+                    )
+                    return [orjson.loads(row[0]) for row in rows], total
+                # The R*Tree gave candidates by bounding box; the exact predicate decides here.
+                page: list[ExpandedEntity] = []
+                matched = 0
+                for (doc,) in conn.execute(f"SELECT doc FROM entities WHERE {condition} ORDER BY id", params):
+                    entity = orjson.loads(doc)
+                    if not matches_geo(query.geo, entity):
+                        continue
+                    if offset <= matched < offset + limit:
+                        page.append(entity)
+                    matched += 1
+                    if not count and matched >= offset + limit:
+                        break
+                return page, matched if count else None
+
+        return await self._on_reader(run)
+
     # -- tenants -----------------------------------------------------------------------------
 
     async def tenant_exists(self, tenant: str) -> bool:
@@ -375,6 +448,72 @@ class SqliteStore:
                     raise ResourceNotFound(f"{kind} {doc_id} not found")
 
         await self._on_writer(run)
+
+
+def geo_values(entity: ExpandedEntity | None) -> set[tuple[str, str]]:
+    """(attribute IRI, GeoJSON text) of every GeoProperty instance, to see whether geometry changed."""
+    if entity is None:
+        return set()
+    return {
+        (key, _dumps(instance["value"]))
+        for key, instances in entity.items()
+        if isinstance(instances, list)
+        for instance in instances
+        if isinstance(instance, dict) and instance.get("type") == "GeoProperty"
+    }
+
+
+def _compile_query(tenant: str, query: EntityQuery) -> tuple[list[str], list[Any]]:
+    where = ["tenant = ?"]
+    params: list[Any] = [tenant]
+    alternatives: list[str] = []
+    for selector in query.selectors:
+        conditions: list[str] = []
+        if selector.ids is not None:
+            conditions.append(f"id IN ({','.join('?' * len(selector.ids))})")
+            params.extend(selector.ids)
+        if selector.id_pattern is not None:
+            conditions.append("id REGEXP ?")
+            params.append(selector.id_pattern)
+        if selector.types is not None:
+            names = _plain_type_names(selector.types)
+            if names is not None:  # served by the entity_types index
+                conditions.append(sql.IDS_OF_TYPES.format(marks=",".join("?" * len(names))))
+                params.extend([tenant, *names])
+            else:
+                _add(conditions, params, compile_types(selector.types))
+        alternatives.append(" AND ".join(conditions) or "1")
+    if alternatives:
+        where.append("(" + " OR ".join(f"({alternative})" for alternative in alternatives) + ")")
+    if query.attrs is not None:
+        where.append("(" + " OR ".join("json_type(doc, ?) IS NOT NULL" for _ in query.attrs) + ")")
+        params.extend(json_path(attribute) for attribute in sorted(query.attrs))
+    if query.q is not None:
+        _add(where, params, compile_q(query.q))
+    if query.scope is not None:
+        _add(where, params, compile_scope(query.scope))
+    if query.geo is not None:
+        box = query_bbox(query.geo)
+        if box is None:
+            where.append(sql.GEO_CANDIDATES_ANY)
+            params.extend([tenant, query.geo.geoproperty])
+        else:
+            where.append(sql.GEO_CANDIDATES_IN_BOX)
+            params.extend([tenant, query.geo.geoproperty, box[2], box[0], box[3], box[1]])
+    return where, params
+
+
+def _add(where: list[str], params: list[Any], compiled: tuple[str, list[Any]]) -> None:
+    where.append(f"({compiled[0]})")
+    params.extend(compiled[1])
+
+
+def _plain_type_names(types: TypeExpr) -> list[str] | None:
+    if isinstance(types, TypeName):
+        return [types.name]
+    if isinstance(types, TypeOr) and all(isinstance(term, TypeName) for term in types.terms):
+        return [term.name for term in types.terms]  # type: ignore[union-attr]
+    return None
 
 
 def _load_many(conn: sqlite3.Connection, tenant: str, ids: list[str]) -> dict[str, ExpandedEntity]:

@@ -46,6 +46,14 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (kind, tenant, id)
     ) WITHOUT ROWID;
     """,
+    """
+    CREATE TABLE geo_entries (
+        id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, entity_id TEXT NOT NULL, attribute TEXT NOT NULL
+    );
+    CREATE INDEX geo_entries_by_entity ON geo_entries (tenant, entity_id);
+    CREATE INDEX geo_entries_by_attribute ON geo_entries (tenant, attribute);
+    CREATE VIRTUAL TABLE geo_rtree USING rtree (id, min_lon, max_lon, min_lat, max_lat);
+    """,
 )
 
 SELECT_DOC = "SELECT doc FROM entities WHERE tenant = ? AND id = ?"
@@ -100,3 +108,14 @@ SELECT_DOCUMENTS = "SELECT doc FROM documents WHERE kind = ? AND tenant = ? ORDE
 INSERT_DOCUMENT = "INSERT INTO documents (kind, tenant, id, doc) VALUES (?, ?, ?, ?)"
 REPLACE_DOCUMENT = "UPDATE documents SET doc = ? WHERE kind = ? AND tenant = ? AND id = ?"
 DELETE_DOCUMENT = "DELETE FROM documents WHERE kind = ? AND tenant = ? AND id = ?"
+
+DELETE_GEO_RTREE = "DELETE FROM geo_rtree WHERE id IN (SELECT id FROM geo_entries WHERE tenant = ? AND entity_id = ?)"
+DELETE_GEO_ENTRIES = "DELETE FROM geo_entries WHERE tenant = ? AND entity_id = ?"
+INSERT_GEO_ENTRY = "INSERT INTO geo_entries (tenant, entity_id, attribute) VALUES (?, ?, ?)"
+INSERT_GEO_RTREE = "INSERT INTO geo_rtree (id, min_lon, max_lon, min_lat, max_lat) VALUES (?, ?, ?, ?, ?)"
+GEO_CANDIDATES_IN_BOX = (
+    "id IN (SELECT g.entity_id FROM geo_entries AS g JOIN geo_rtree AS r ON r.id = g.id "
+    "WHERE g.tenant = ? AND g.attribute = ? AND r.min_lon <= ? AND r.max_lon >= ? AND r.min_lat <= ? AND r.max_lat >= ?)"
+)
+GEO_CANDIDATES_ANY = "id IN (SELECT entity_id FROM geo_entries WHERE tenant = ? AND attribute = ?)"
+IDS_OF_TYPES = "id IN (SELECT id FROM entity_types WHERE tenant = ? AND type IN ({marks}))"
