@@ -109,8 +109,7 @@ async def batch_operation(request: Request) -> Response:
             changes.append(await builder(request, call, item, now, options))
         except NgsiLdError as error:
             errors.append(_error(_item_id(item), error))
-    outcomes = await request.app.state.store.batch_modify(call.tenant, changes) if changes else []
-    request.state.batch_outcomes = outcomes
+    outcomes = await request.app.state.entity_service.batch_modify(call.tenant, changes)
     success, created = _collect(outcomes, errors)
     if errors:
         return json_response({"success": success, "errors": errors}, status=207)

@@ -8,22 +8,49 @@ nothing half-written.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from broker.entities import operations as ops
+from broker.entities.changes import ChangeListener, EntityChange
 from broker.errors import ResourceNotFound
-from broker.store.base import ExpandedEntity, Store
+from broker.store.base import BatchChange, BatchOutcome, ExpandedEntity, Store
+
+log = logging.getLogger("citycontext.entities")
 
 T = TypeVar("T")
 
 
 class EntityService:
-    def __init__(self, store: Store) -> None:
+    """Each write reports its committed changes to the listeners (subscriptions, history)."""
+
+    def __init__(self, store: Store, listeners: list[ChangeListener] | None = None) -> None:
         self.store = store
+        self.listeners: list[ChangeListener] = listeners if listeners is not None else []
+
+    def _report(self, tenant: str, before: ExpandedEntity | None, after: ExpandedEntity | None) -> None:
+        if not self.listeners:
+            return
+        change = EntityChange(tenant, before, after)
+        for listener in self.listeners:
+            try:
+                listener(change)
+            except Exception:  # a listener's bug must not fail a committed write
+                log.exception("change listener %r failed", listener)
 
     async def create_entity(self, tenant: str, expanded_entity: ExpandedEntity) -> None:
-        await self.store.create_entity(tenant, ops.new_entity(expanded_entity, ops.now_iso()))
+        entity = ops.new_entity(expanded_entity, ops.now_iso())
+        await self.store.create_entity(tenant, entity)
+        self._report(tenant, None, entity)
+
+    async def batch_modify(self, tenant: str, changes: list[tuple[str, BatchChange]]) -> list[BatchOutcome]:
+        """store.batch_modify, reporting each entity that changed."""
+        outcomes = await self.store.batch_modify(tenant, changes) if changes else []
+        for outcome in outcomes:
+            if outcome.error is None and (outcome.before is not None or outcome.after is not None):
+                self._report(tenant, outcome.before, outcome.after)
+        return outcomes
 
     async def retrieve_entity(self, tenant: str, entity_id: str, types: list[str] | None = None) -> ExpandedEntity:
         """ResourceNotFound when there is no such entity, or it has none of the types asked for."""
@@ -35,12 +62,14 @@ class EntityService:
     async def delete_entity(self, tenant: str, entity_id: str, *, types: list[str] | None = None) -> ExpandedEntity:
         if types:
             await self.retrieve_entity(tenant, entity_id, types)
-        return await self.store.delete_entity(tenant, entity_id)
+        deleted = await self.store.delete_entity(tenant, entity_id)
+        self._report(tenant, deleted, None)
+        return deleted
 
     async def purge_entities(self, tenant: str, types: list[str]) -> list[ExpandedEntity]:
         """Delete every entity of the given types, in one transaction; returns those deleted."""
         ids = await self.store.entity_ids_of_types(tenant, types)
-        outcomes = await self.store.batch_modify(tenant, [(entity_id, _delete_if_present) for entity_id in ids])
+        outcomes = await self.batch_modify(tenant, [(entity_id, _delete_if_present) for entity_id in ids])
         return [outcome.before for outcome in outcomes if outcome.before is not None]
 
     async def _modify(
@@ -53,7 +82,9 @@ class EntityService:
                 raise ResourceNotFound(f"entity {entity_id} is not of type {', '.join(types)}")
             return change(entity)
 
-        return (await self.store.modify_entity(tenant, entity_id, checked)).result
+        done = await self.store.modify_entity(tenant, entity_id, checked)
+        self._report(tenant, done.before, done.after)
+        return done.result
 
     async def replace_entity(
         self, tenant: str, entity_id: str, replacement: dict[str, Any], *, types: list[str] | None = None
