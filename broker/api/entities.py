@@ -34,16 +34,21 @@ from broker.api.rendering import (
     geo_response,
     parse_dataset_ids,
     render_entity,
+    render_with_links,
     to_feature,
 )
 from broker.api.responses import json_response, ld_response, no_content
 from broker.entities import normalize, representation
+from broker.entities.linked import linked_entities, parse_join
 from broker.entities.operations import UpdateResult
 from broker.entities.service import EntityService
 from broker.errors import BadRequestData, MethodNotAllowed, ResourceNotFound
 from broker.ld import TermMap, expand_entity, expand_fragment
 
-_RETRIEVE_PARAMS = {"type", "attrs", "pick", "omit", "options", "format", "lang", "geometryProperty", "datasetId", "local"}
+_RETRIEVE_PARAMS = {
+    "type", "attrs", "pick", "omit", "options", "format", "lang", "geometryProperty", "datasetId", "local",
+    "join", "joinLevel",
+}  # fmt: skip
 _MERGE_BODY_TYPES = ENTITY_MEDIA_TYPES + (MERGE_PATCH,)
 
 Handler = Callable[[Request, EntityService, list[str]], Awaitable[Response]]
@@ -136,7 +141,16 @@ async def _retrieve_entity(request: Request, service: EntityService, segments: l
     selected = representation.select(
         entity, attrs=attrs, pick=pick, omit=omit, sys_attrs=form.sys_attrs, dataset_ids=dataset_ids
     )
-    body = render_entity(selected, tm, form, params.get("lang"))
+    lang = params.get("lang")
+    body = render_entity(selected, tm, form, lang)
+    join, join_level = parse_join(params.get("join"), params.get("joinLevel"))
+    if join is not None:
+        linked = await linked_entities(service.store, call.tenant, [entity], join_level)
+        if join == "inline":
+            body = render_with_links(entity, body, linked, tm, form, lang, join_level)
+        else:  # flat: the entity, then each linked entity once (clause 4.5.23)
+            flat = [body] + [render_entity(representation.select(e, sys_attrs=form.sys_attrs), tm, form, lang) for e in linked.values()]
+            return ld_response(flat, media_type=call.media_type, context=call.response_context, context_url=call.context_url)
     if call.media_type == GEO_JSON:
         geometry_property = tm.expand_term(params.get("geometryProperty") or "location")
         feature = to_feature(body, entity, geometry_property, dataset_ids)

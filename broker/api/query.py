@@ -31,10 +31,12 @@ from broker.api.rendering import (
     geo_response,
     parse_dataset_ids,
     render_entity,
+    render_with_links,
     to_feature,
 )
 from broker.api.responses import ld_response
 from broker.entities import normalize, representation
+from broker.entities.linked import linked_entities, parse_join
 from broker.errors import BadRequestData
 from broker.ld import TermMap
 from broker.query import (
@@ -52,7 +54,7 @@ QUERY_PATH = "/ngsi-ld/v1/entityOperations/query"
 _GET_PARAMS = {
     "id", "idPattern", "type", "attrs", "q", "georel", "geometry", "coordinates", "geoproperty",
     "geometryProperty", "lang", "scopeQ", "options", "format", "limit", "offset", "count", "datasetId",
-    "pick", "omit", "local",
+    "pick", "omit", "local", "join", "joinLevel",
 }  # fmt: skip
 _QUERY_MEMBERS = {"type", "entities", "attrs", "q", "geoQ", "scopeQ", "lang", "pick", "omit", "local", "@context"}
 
@@ -84,7 +86,7 @@ async def query_entities_get(request: Request) -> Response:
 async def query_entities_post(request: Request) -> Response:
     """POST /entityOperations/query: the Query data type (clause 5.2.23) in the body."""
     params = request.query_params
-    check_known(params, {"limit", "offset", "count", "options", "format", "local", "lang"})
+    check_known(params, {"limit", "offset", "count", "options", "format", "local", "lang", "join", "joinLevel"})
     settings = request.app.state.settings
     page = parse_page(params, default_limit=settings.default_page_size, max_limit=settings.max_page_size)
     form = parse_representation(params.get("options"), params.get("format"))
@@ -184,9 +186,10 @@ async def _answer(
     geometry_property = params.get("geometryProperty")
     if geometry_property is not None and call.media_type != GEO_JSON:
         raise BadRequestData("geometryProperty applies only to Accept: application/geo+json")
-    entities, total = await request.app.state.store.query_entities(
-        call.tenant, query, limit=page.limit, offset=page.offset, count=page.count
-    )
+    join, join_level = parse_join(params.get("join"), params.get("joinLevel"))
+    store = request.app.state.store
+    entities, total = await store.query_entities(call.tenant, query, limit=page.limit, offset=page.offset, count=page.count)
+    linked = await linked_entities(store, call.tenant, entities, join_level) if join else {}
     pick_set = _members(pick, tm)
     omit_set = _members(omit, tm)
     bodies = []
@@ -196,9 +199,13 @@ async def _answer(
             entity, attrs=query.attrs, pick=pick_set, omit=omit_set, sys_attrs=form.sys_attrs, dataset_ids=dataset_ids
         )
         body = render_entity(selected, tm, form, lang)
+        if join == "inline":
+            body = render_with_links(entity, body, linked, tm, form, lang, join_level)
         bodies.append(body)
         if call.media_type == GEO_JSON:
             features.append(to_feature(body, entity, tm.expand_term(geometry_property or "location"), dataset_ids))
+    if join == "flat":  # clause 4.5.23: the linked entities follow the page, once each
+        bodies.extend(render_entity(representation.select(e, sys_attrs=form.sys_attrs), tm, form, lang) for e in linked.values())
     if call.media_type == GEO_JSON:
         response = geo_response({"type": "FeatureCollection", "features": features}, call, request.headers.get("prefer"))
     else:

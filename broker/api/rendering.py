@@ -16,6 +16,7 @@ from broker.api.negotiation import GEO_JSON
 from broker.api.params import Representation, split_list
 from broker.api.responses import json_response, ld_response
 from broker.entities import normalize, representation
+from broker.entities.linked import relationship_targets
 from broker.ld import TermMap, compact_entity
 
 ENTITIES_PATH = "/ngsi-ld/v1/entities"
@@ -65,4 +66,43 @@ def to_feature(
 
 
 
-__all__ = ["ENTITIES_PATH", "render_entity", "to_feature", "parse_dataset_ids", "geo_response"]
+
+
+def render_with_links(
+    entity: dict[str, Any],
+    body: dict[str, Any],
+    linked: dict[str, dict[str, Any]],
+    tm: TermMap,
+    form: Representation,
+    lang: str | None,
+    depth: int,
+    path: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """join=inline: each Relationship carries its target entity (as "entity"; in keyValues the
+    value is the target entity), to `depth` hops, never looping back along the path."""
+    if depth <= 0:
+        return body
+    path = path | {entity["id"]}
+    for iri, index, target_id in relationship_targets(entity):
+        target = linked.get(target_id)
+        name = tm.compact_iri(iri)
+        if target is None or target_id in path or name not in body:
+            continue
+        selected = representation.select(target, sys_attrs=form.sys_attrs)
+        rendered = render_with_links(
+            target, render_entity(selected, tm, form, lang), linked, tm, form, lang, depth - 1, path
+        )
+        holder = body[name]
+        if form.form == "keyValues":
+            if isinstance(holder, dict) and "dataset" in holder:
+                continue
+            body[name] = rendered
+        elif isinstance(holder, list):
+            if index < len(holder) and isinstance(holder[index], dict):
+                holder[index]["entity"] = rendered
+        elif isinstance(holder, dict):
+            holder["entity"] = rendered
+    return body
+
+
+__all__ = ["ENTITIES_PATH", "render_entity", "to_feature", "parse_dataset_ids", "geo_response", "render_with_links"]

@@ -13,7 +13,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 from broker.entities.geojson import is_geometry
-from broker.entities.normalize import ATTRIBUTE_TYPES, NGSI_LD_NULL, SYSTEM_MEMBERS, VALUE_MEMBERS
+from broker.entities.normalize import (
+    ATTRIBUTE_TYPES,
+    NGSI_LD_NULL,
+    SYSTEM_MEMBERS,
+    VALUE_MEMBERS,
+)
 from broker.errors import BadRequestData, ResourceNotFound
 
 Instance = dict[str, Any]

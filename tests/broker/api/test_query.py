@@ -213,3 +213,41 @@ async def test_malformed_q_names_position_and_token(hamm: httpx.AsyncClient) -> 
     detail = (await hamm.get(f"{API}/entities", params={"type": "X", "q": "speed>>3"})).json()["detail"]
     assert "6" in detail or "position" in detail
     assert ">" in detail
+
+
+LINKED = [
+    {"id": "urn:ngsi-ld:ParkingGroup:hamm-mitte", "type": "ParkingGroup", "name": {"type": "Property", "value": "Mitte"},
+     "refCity": {"type": "Relationship", "object": "urn:ngsi-ld:City:hamm"}},
+    {"id": "urn:ngsi-ld:City:hamm", "type": "City", "population": {"type": "Property", "value": 180000},
+     "refGroup": {"type": "Relationship", "object": "urn:ngsi-ld:ParkingGroup:hamm-mitte"}},
+]
+
+
+async def test_join_inline_puts_the_target_inside_the_relationship(hamm: httpx.AsyncClient) -> None:
+    await hamm.post(f"{API}/entityOperations/create", json=LINKED)
+    one = (await hamm.get(f"{API}/entities/urn:ngsi-ld:OffStreetParking:hamm-sued", params={"join": "inline"})).json()
+    group = one["refParkingGroup"]["entity"]
+    assert group["id"] == "urn:ngsi-ld:ParkingGroup:hamm-mitte"
+    assert "entity" not in group["refCity"]  # joinLevel 1
+    deeper = (
+        await hamm.get(f"{API}/entities/urn:ngsi-ld:OffStreetParking:hamm-sued", params={"join": "inline", "joinLevel": "3"})
+    ).json()
+    city = deeper["refParkingGroup"]["entity"]["refCity"]["entity"]
+    assert city["population"]["value"] == 180000
+    assert "entity" not in city["refGroup"]  # a loop back to the group is not followed
+    key_values = (
+        await hamm.get(f"{API}/entities", params={"type": "OffStreetParking", "q": "availableSpotNumber<10", "join": "inline", "options": "keyValues"})
+    ).json()
+    assert key_values[0]["refParkingGroup"]["name"] == "Mitte"
+
+
+async def test_join_flat_appends_each_linked_entity_once(hamm: httpx.AsyncClient) -> None:
+    await hamm.post(f"{API}/entityOperations/create", json=LINKED)
+    body = (await hamm.get(f"{API}/entities", params={"type": "OffStreetParking", "join": "flat", "joinLevel": "2"})).json()
+    assert [e["id"].rsplit(":", 1)[1] for e in body] == [
+        "hamm-allee-center", "hamm-bahnhof", "hamm-maximilianpark", "hamm-sued", "hamm-mitte", "hamm",
+    ]
+    single = (await hamm.get(f"{API}/entities/urn:ngsi-ld:OffStreetParking:hamm-sued", params={"join": "flat"})).json()
+    assert [e["id"] for e in single] == ["urn:ngsi-ld:OffStreetParking:hamm-sued", "urn:ngsi-ld:ParkingGroup:hamm-mitte"]
+    bad = await hamm.get(f"{API}/entities", params={"type": "OffStreetParking", "join": "deep"})
+    assert bad.status_code == 400
