@@ -48,13 +48,13 @@ from broker.query import (
     parse_type_selection,
 )
 from broker.query.ast import GeoQuery, QNode, ScopeQuery, TypeExpr
-from broker.store.base import EntityQuery, EntitySelector
+from broker.store.base import EntityQuery, EntitySelector, OrderKey
 
 QUERY_PATH = "/ngsi-ld/v1/entityOperations/query"
 _GET_PARAMS = {
     "id", "idPattern", "type", "attrs", "q", "georel", "geometry", "coordinates", "geoproperty",
     "geometryProperty", "lang", "scopeQ", "options", "format", "limit", "offset", "count", "datasetId",
-    "pick", "omit", "local", "join", "joinLevel",
+    "pick", "omit", "local", "join", "joinLevel", "orderBy",
 }  # fmt: skip
 _QUERY_MEMBERS = {"type", "entities", "attrs", "q", "geoQ", "scopeQ", "lang", "pick", "omit", "local", "@context"}
 
@@ -77,6 +77,7 @@ async def query_entities_get(request: Request) -> Response:
         q=params.get("q"),
         geo=geo,
         scope=params.get("scopeQ"),
+        order_by=params.get("orderBy"),
     )
     if not (selector.types or query.attrs or query.q or query.geo):
         raise BadRequestData("a query needs at least one of type, attrs, q or a geo-query (clause 5.7.2.4)")
@@ -86,7 +87,9 @@ async def query_entities_get(request: Request) -> Response:
 async def query_entities_post(request: Request) -> Response:
     """POST /entityOperations/query: the Query data type (clause 5.2.23) in the body."""
     params = request.query_params
-    check_known(params, {"limit", "offset", "count", "options", "format", "local", "lang", "join", "joinLevel"})
+    check_known(
+        params, {"limit", "offset", "count", "options", "format", "local", "lang", "join", "joinLevel", "orderBy"}
+    )
     settings = request.app.state.settings
     page = parse_page(params, default_limit=settings.default_page_size, max_limit=settings.max_page_size)
     form = parse_representation(params.get("options"), params.get("format"))
@@ -109,6 +112,7 @@ async def query_entities_post(request: Request) -> Response:
         q=_string(body.get("q"), "q"),
         geo=parse_geo_query_json(body["geoQ"]) if "geoQ" in body else None,
         scope=_string(body.get("scopeQ"), "scopeQ"),
+        order_by=params.get("orderBy"),
     )
     if not (any(s.types for s in selectors) or query.attrs or query.q or query.geo):
         raise BadRequestData("a query needs at least one of entities with a type, attrs, q or geoQ")
@@ -151,6 +155,7 @@ def _entity_query(
     q: str | None,
     geo: GeoQuery | None,
     scope: str | None,
+    order_by: str | None = None,
 ) -> EntityQuery:
     q_node: QNode | None = expand_query(parse_q(q), tm) if q is not None else None
     scope_node: ScopeQuery | None = parse_scope_query(scope) if scope is not None else None
@@ -160,7 +165,31 @@ def _entity_query(
         q=q_node,
         geo=expand_query(geo, tm) if geo is not None else None,
         scope=scope_node,
+        order_by=_order_keys(order_by, tm),
     )
+
+
+_ORDER_MEMBERS = {"value", "observedAt", "unitCode", "createdAt", "modifiedAt", "datasetId"}
+
+
+def _order_keys(value: str | None, tm: TermMap) -> tuple[OrderKey, ...]:
+    """orderBy=name[;asc|desc],... (the entity ordering of later spec versions; not in v1.9.1):
+    id, createdAt, modifiedAt, an attribute (its value or object), or attribute.observedAt etc."""
+    keys: list[OrderKey] = []
+    for item in split_list(value, "orderBy") or ():
+        name, _, direction = item.partition(";")
+        if direction not in ("", "asc", "desc"):
+            raise BadRequestData(f"orderBy direction must be asc or desc, not {direction!r}")
+        descending = direction == "desc"
+        if name in ("id", "createdAt", "modifiedAt"):
+            keys.append(OrderKey(None, name, descending))
+            continue
+        attribute, _, member = name.partition(".")
+        member = member or "value"
+        if member not in _ORDER_MEMBERS:
+            raise BadRequestData(f"orderBy can use an attribute's {', '.join(sorted(_ORDER_MEMBERS))}, not {member!r}")
+        keys.append(OrderKey(tm.expand_term(normalize.check_name(attribute)), member, descending))
+    return tuple(keys)
 
 
 async def _answer(

@@ -47,6 +47,16 @@ class EntitySelector:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderKey:
+    """One orderBy key: a core member ("id", "createdAt", "modifiedAt") or an attribute IRI with
+    the member of its (first) instance to order by ("value" covers value/object/vocab)."""
+
+    attribute: str | None
+    member: str
+    descending: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class EntityQuery:
     """What GET /entities and POST /entityOperations/query select (clause 5.7.2), names expanded.
 
@@ -59,6 +69,7 @@ class EntityQuery:
     q: QNode | None = None
     geo: GeoQuery | None = None
     scope: ScopeQuery | None = None
+    order_by: tuple[OrderKey, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,4 +173,4 @@ class Store(Protocol):
         """ResourceNotFound when there is no such document."""
 
 
-__all__ = ["Store", "Modification", "ExpandedEntity", "BatchChange", "BatchOutcome", "TypeAttributeCount", "AttributeCount", "EntityQuery", "EntitySelector"]
+__all__ = ["Store", "Modification", "ExpandedEntity", "BatchChange", "BatchOutcome", "TypeAttributeCount", "AttributeCount", "EntityQuery", "EntitySelector", "OrderKey"]

@@ -34,6 +34,7 @@ from broker.query.sql_sqlite import json_path
 from broker.store.base import (
     AttributeCount,
     EntityQuery,
+    OrderKey,
     BatchChange,
     BatchOutcome,
     ExpandedEntity,
@@ -340,14 +341,15 @@ class SqliteStore:
     ) -> tuple[list[ExpandedEntity], int | None]:
         where, params = _compile_query(tenant, query)
         condition = " AND ".join(where)
+        order, order_params = _order_by(query.order_by)
 
         def run() -> tuple[list[ExpandedEntity], int | None]:
             with _translate_errors():
                 conn = self._reader_connection()
                 if query.geo is None:
                     rows = conn.execute(
-                        f"SELECT doc FROM entities WHERE {condition} ORDER BY id LIMIT ? OFFSET ?",
-                        (*params, limit, offset),
+                        f"SELECT doc FROM entities WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?",
+                        (*params, *order_params, limit, offset),
                     ).fetchall()
                     total = (
                         conn.execute(f"SELECT COUNT(*) FROM entities WHERE {condition}", params).fetchone()[0]
@@ -358,7 +360,8 @@ class SqliteStore:
                 # The R*Tree gave candidates by bounding box; the exact predicate decides here.
                 page: list[ExpandedEntity] = []
                 matched = 0
-                for (doc,) in conn.execute(f"SELECT doc FROM entities WHERE {condition} ORDER BY id", params):
+                rows = conn.execute(f"SELECT doc FROM entities WHERE {condition} ORDER BY {order}", (*params, *order_params))
+                for (doc,) in rows:
                     entity = orjson.loads(doc)
                     if not matches_geo(query.geo, entity):
                         continue
@@ -501,6 +504,31 @@ def _compile_query(tenant: str, query: EntityQuery) -> tuple[list[str], list[Any
             where.append(sql.GEO_CANDIDATES_IN_BOX)
             params.extend([tenant, query.geo.geoproperty, box[2], box[0], box[3], box[1]])
     return where, params
+
+
+_CORE_ORDER_COLUMNS = {"id": "id", "createdAt": "created_at", "modifiedAt": "modified_at"}
+
+
+def _order_by(keys: tuple[OrderKey, ...]) -> tuple[str, list[Any]]:
+    """ORDER BY for orderBy keys; entities lacking a key come last, the id breaks ties."""
+    terms: list[str] = []
+    params: list[Any] = []
+    for key in keys:
+        direction = "DESC" if key.descending else "ASC"
+        if key.attribute is None:
+            terms.append(f"{_CORE_ORDER_COLUMNS[key.member]} {direction}")
+            continue
+        if key.member == "value":
+            expression = "COALESCE(json_extract(doc, ?), json_extract(doc, ?), json_extract(doc, ?))"
+            params.extend(json_path(key.attribute) + f"[0].{member}" for member in ("value", "object", "vocab"))
+        else:
+            expression = "json_extract(doc, ?)"
+            params.append(json_path(key.attribute) + f'[0]."{key.member}"')
+        terms.append(f"({expression}) IS NULL")
+        params.extend(params[-3:] if key.member == "value" else params[-1:])
+        terms.append(f"{expression} {direction}")
+    terms.append("id")
+    return ", ".join(terms), params
 
 
 def _add(where: list[str], params: list[Any], compiled: tuple[str, list[Any]]) -> None:

@@ -251,3 +251,26 @@ async def test_join_flat_appends_each_linked_entity_once(hamm: httpx.AsyncClient
     assert [e["id"] for e in single] == ["urn:ngsi-ld:OffStreetParking:hamm-sued", "urn:ngsi-ld:ParkingGroup:hamm-mitte"]
     bad = await hamm.get(f"{API}/entities", params={"type": "OffStreetParking", "join": "deep"})
     assert bad.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "order_by,expected",
+    [
+        ("availableSpotNumber", ["hamm-allee-center", "hamm-sued", "hamm-bahnhof", "hamm-maximilianpark"]),
+        ("availableSpotNumber;desc", ["hamm-maximilianpark", "hamm-bahnhof", "hamm-sued", "hamm-allee-center"]),
+        ("totalSpotNumber;desc,id", ["hamm-allee-center", "hamm-maximilianpark", "hamm-bahnhof", "hamm-sued"]),
+        ("id;desc", ["hamm-sued", "hamm-maximilianpark", "hamm-bahnhof", "hamm-allee-center"]),
+    ],
+)
+async def test_order_by(hamm: httpx.AsyncClient, order_by: str, expected: list[str]) -> None:
+    assert await ids(hamm, type="OffStreetParking", orderBy=order_by) == expected
+
+
+async def test_order_by_puts_entities_without_the_attribute_last_and_pages_stably(hamm: httpx.AsyncClient) -> None:
+    found = await ids(hamm, type="OffStreetParking,BikeHireDockingStation", orderBy="availableBikeNumber")
+    assert found[:2] == ["hamm-maximilianpark", "hamm-hbf"]
+    first = await ids(hamm, type="OffStreetParking,BikeHireDockingStation", orderBy="availableBikeNumber", limit="3")
+    second = await ids(hamm, type="OffStreetParking,BikeHireDockingStation", orderBy="availableBikeNumber", limit="3", offset="3")
+    assert first + second == found
+    bad = await hamm.get(f"{API}/entities", params={"type": "OffStreetParking", "orderBy": "name;sideways"})
+    assert bad.status_code == 400
