@@ -29,7 +29,8 @@ class Settings(BaseModel):
     port: int = Field(1026, ge=0, le=65535, description="TCP port of the NGSI-LD API.")
     store: str = Field(
         DEFAULT_STORE_URL,
-        description="Store URL: sqlite:///relative/path.db, sqlite:////absolute/path.db or sqlite://:memory:.",
+        description="Store URL: sqlite:///relative/path.db, sqlite:////absolute/path.db, sqlite://:memory: "
+        "or postgresql://user[:password]@host:5432/database.",
     )
     max_body_bytes: int = Field(8_388_608, gt=0, description="Largest accepted request body; larger gets 413.")
     max_batch_size: int = Field(1000, gt=0, description="Most entities in one batch operation; more is 400.")
@@ -41,14 +42,45 @@ class Settings(BaseModel):
     sqlite_synchronous: str = Field(
         "FULL", description="SQLite PRAGMA synchronous: FULL makes every acknowledged write durable."
     )
+    postgres_pool_size: int = Field(
+        10, gt=0, le=1000, description="Most PostgreSQL connections per broker process (processes x this < max_connections)."
+    )
+    postgres_connect_timeout_s: float = Field(5.0, gt=0, description="Timeout to open one PostgreSQL connection.")
+    postgres_command_timeout_s: float = Field(30.0, gt=0, description="Timeout of one PostgreSQL statement; past it 503.")
+    postgres_acquire_timeout_s: float = Field(10.0, gt=0, description="Wait for a free pooled connection before 503.")
     log_level: str = Field("info", description="Log level of the broker (debug, info, warning, error).")
+    notification_timeout_s: float = Field(
+        10.0, gt=0, description="Timeout of one notification delivery (HTTP response, MQTT connect and acknowledgement)."
+    )
+    notification_queue_size: int = Field(
+        10_000, gt=0, description="Notifications waiting per endpoint; beyond it they are dropped, counted and reported."
+    )
+    notification_retries: int = Field(3, ge=0, le=20, description="Retries of a failed notification before it is recorded as failed.")
+    notification_retry_backoff_s: float = Field(
+        0.5, gt=0, description="Wait before the first retry of a notification; each further retry waits twice as long."
+    )
+    notification_concurrency: int = Field(
+        8, gt=0, le=256, description="Notifications in flight at once per endpoint (order is kept per subscription and entity)."
+    )
+    notification_max_connections: int = Field(100, gt=0, description="HTTP connections the notifier keeps open in total.")
+    notification_state_flush_s: float = Field(
+        1.0, gt=0, description="How often delivery state (timesSent, lastSuccess, ...) is written to the store."
+    )
+    subscription_refresh_s: float = Field(
+        5.0, gt=0, description="How often subscriptions are re-read from the store (to see other broker processes' changes)."
+    )
+    subscription_match_backlog: int = Field(
+        100_000, gt=0, description="Entity changes waiting to be matched; beyond it writes match inline (slower, nothing lost)."
+    )
 
     @field_validator("store")
     @classmethod
     def _store_scheme(cls, value: str) -> str:
         scheme = urlsplit(value).scheme
         if scheme not in ("sqlite", "postgresql", "postgres"):
-            raise ValueError(f"unsupported store URL scheme {scheme!r}; use sqlite:///path/to/file.db")
+            raise ValueError(
+                f"unsupported store URL scheme {scheme!r}; use sqlite:///path/to/file.db or postgresql://user@host:5432/db"
+            )
         return value
 
     @field_validator("sqlite_synchronous")

@@ -38,7 +38,14 @@ def open_store(settings: Settings, observe: Callable[[str, float], None] | None 
     if scheme == "sqlite":
         return SqliteStore(sqlite_path(settings.store), synchronous=settings.sqlite_synchronous, observe=observe)
     if scheme in ("postgresql", "postgres"):
-        return PostgresStore(settings.store, observe=observe)
+        return PostgresStore(
+            settings.store,
+            pool_size=settings.postgres_pool_size,
+            connect_timeout_s=settings.postgres_connect_timeout_s,
+            command_timeout_s=settings.postgres_command_timeout_s,
+            acquire_timeout_s=settings.postgres_acquire_timeout_s,
+            observe=observe,
+        )
     raise UnsupportedStore(
         f"the {scheme} store is not available in citycontext; "
         "use sqlite:///path/to/file.db or postgresql://user@host:5432/database"

@@ -9,13 +9,14 @@ serialised per entity and lose nothing. The discovery counters, the type index a
 mirror change in the same transaction as the entity, by difference (broker.store.indexes).
 
 Tenants are a column, not a schema or a database per tenant: NGSI-LD creates a tenant implicitly
-on its first write (clause 4.17), and a column makes that a row insert rather than DDL run on a
-request path; one schema means one set of migrations and prepared statements, cheap cross-tenant
+when something is first created in it, and a column makes that a row insert rather than DDL run
+on a request path; one schema means one set of migrations and prepared statements, cheap cross-tenant
 counts, and every key (primary keys lead with the tenant) keeps tenants apart. Should one tenant
 outgrow the rest, LIST partitioning on that column keeps this design.
 
 A transaction that loses a deadlock or a serialisation conflict runs again, so a change function
-may be called more than once; the broker's are pure functions of the entity, as base.Store asks.
+may be called more than once; that is safe because the broker's change functions
+(broker.entities.operations and .batch) are pure functions of the entity copy they are given.
 
 The pool reconnects by itself. A call that finds its connection dead (the database restarted)
 expires every pooled connection, since they died together, and is retried once on a fresh one
@@ -29,7 +30,7 @@ import asyncio
 import contextlib
 import inspect
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -51,17 +52,18 @@ from broker.store.base import (
     AttributeCount,
     BatchChange,
     BatchOutcome,
+    EntityQuery,
     ExpandedEntity,
     Modification,
     TypeAttributeCount,
 )
-from broker.store.indexes import counter_changes
+from broker.store.postgres_indexes import Write, entity_id_of, write_counters, write_geometries
+from broker.store.postgres_query import plan_query, run_query
 
 T = TypeVar("T")
 Connection = Any  # asyncpg.Connection; asyncpg ships no type information
 MIGRATIONS = sql.MIGRATIONS
 
-_CORE = frozenset({"id", "type", "scope", "createdAt", "modifiedAt", "deletedAt"})
 # A transaction that lost a deadlock or a serialisation conflict is run again, at most this often.
 _ATTEMPTS = 3
 _CLOSE_TIMEOUT_S = 10.0
@@ -135,7 +137,7 @@ class PostgresStore:
         try:
             with _translate_errors():
                 async with self._pool.acquire(timeout=self._acquire_timeout_s) as conn:
-                    await _migrate(conn)
+                    await sql.migrate(conn)
         except BaseException:
             await self.aclose()
             raise
@@ -304,16 +306,24 @@ class PostgresStore:
     async def entity_ids_of_types(self, tenant: str, types: list[str]) -> list[str]:
         return [row[0] for row in await self._fetch(sql.SELECT_IDS_OF_TYPES, tenant, types)]
 
-    async def _write_entities(
-        self, conn: Connection, tenant: str, writes: list[tuple[ExpandedEntity | None, ExpandedEntity | None]]
-    ) -> bool:
+    async def query_entities(
+        self, tenant: str, query: EntityQuery, *, limit: int, offset: int, count: bool
+    ) -> tuple[list[ExpandedEntity], int | None]:
+        plan = plan_query(tenant, query)
+
+        async def work(conn: Connection) -> tuple[list[ExpandedEntity], int | None]:
+            return await run_query(conn, plan, limit=limit, offset=offset, count=count)
+
+        return await self._read(work)
+
+    async def _write_entities(self, conn: Connection, tenant: str, writes: list[Write]) -> bool:
         """Insert, update and delete entity rows, with their counters, type index and geometries.
 
         Rows and counter keys are written in sorted order, so concurrent transactions lock them
         in one order and do not deadlock. True when an entity was created (the tenant now exists).
         """
         inserts, updates, deletes = [], [], []
-        for before, after in sorted(writes, key=lambda pair: _entity_id(*pair)):
+        for before, after in sorted(writes, key=lambda pair: entity_id_of(*pair)):
             if after is not None:
                 row = (
                     tenant,
@@ -341,8 +351,8 @@ class PostgresStore:
             await conn.execute(sql.INSERT_TENANT, tenant)
         if len(inserts) != len(deletes):
             await conn.execute(sql.COUNT_ENTITIES, tenant, len(inserts) - len(deletes))
-        await _write_counters(conn, tenant, writes)
-        await _write_geometries(conn, tenant, writes)
+        await write_counters(conn, tenant, writes)
+        await write_geometries(conn, tenant, writes)
         return bool(inserts)
 
     # -- tenants -----------------------------------------------------------------------------
@@ -443,118 +453,11 @@ async def _init_connection(conn: Connection) -> None:
     )
 
 
-async def _migrate(conn: Connection) -> None:
-    """Apply the pending migrations in one transaction, serialised across processes."""
-    async with conn.transaction():
-        await conn.execute(sql.LOCK_MIGRATIONS, sql.MIGRATION_LOCK)
-        await conn.execute(sql.CREATE_MIGRATIONS_TABLE)
-        version: int = await conn.fetchval(sql.SELECT_SCHEMA_VERSION)
-        if version > len(MIGRATIONS):
-            raise InternalError(
-                f"the database schema is at version {version}, newer than this citycontext knows "
-                f"({len(MIGRATIONS)}); upgrade citycontext"
-            )
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            try:
-                await conn.execute(script)
-            except pg.UndefinedFileError as exc:  # CREATE EXTENSION without PostGIS on the server
-                raise InternalError(
-                    f"PostgreSQL cannot load an extension the store needs ({exc}); install PostGIS "
-                    "on the database server (Debian: postgresql-15-postgis-3)"
-                ) from exc
-            await conn.execute(sql.RECORD_MIGRATION, number)
-
-
-def _entity_id(before: ExpandedEntity | None, after: ExpandedEntity | None) -> str:
-    entity_id: str = (after or before or {})["id"]
-    return entity_id
-
-
 def _scope(entity: ExpandedEntity) -> list[str] | None:
     scope = entity.get("scope")
     if scope is None:
         return None
     return [scope] if isinstance(scope, str) else list(scope)
-
-
-async def _write_counters(
-    conn: Connection, tenant: str, writes: list[tuple[ExpandedEntity | None, ExpandedEntity | None]]
-) -> None:
-    """Move the discovery counters and the type index by the writes' summed differences."""
-    types: dict[str, int] = {}
-    type_attributes: dict[tuple[str, str, str], int] = {}
-    attributes: dict[tuple[str, str], int] = {}
-    typed_ids: dict[tuple[str, str], int] = {}
-    for before, after in writes:
-        changes = counter_changes(before, after)
-        if not changes:
-            continue
-        entity_id = _entity_id(before, after)
-        for entity_type, delta in changes.types.items():
-            types[entity_type] = types.get(entity_type, 0) + delta
-            typed_ids[(entity_type, entity_id)] = delta
-        for type_key, delta in changes.type_attributes.items():
-            type_attributes[type_key] = type_attributes.get(type_key, 0) + delta
-        for attribute_key, delta in changes.attributes.items():
-            attributes[attribute_key] = attributes.get(attribute_key, 0) + delta
-    if types := {key: delta for key, delta in types.items() if delta}:
-        keys = sorted(types)
-        await conn.execute(sql.UPSERT_TYPE_COUNTS, tenant, keys, [types[key] for key in keys])
-        await conn.execute(sql.DROP_ZERO_TYPE_COUNTS, tenant, keys)
-    if typed_ids:
-        for statement, sign in ((sql.INSERT_ENTITY_TYPES, 1), (sql.DELETE_ENTITY_TYPES, -1)):
-            pairs = sorted(key for key, delta in typed_ids.items() if delta == sign)
-            if pairs:
-                await conn.execute(statement, tenant, *_columns(pairs, 2))
-    if type_attributes := {key: delta for key, delta in type_attributes.items() if delta}:
-        keys3 = sorted(type_attributes)
-        await conn.execute(
-            sql.UPSERT_TYPE_ATTRIBUTE_COUNTS, tenant, *_columns(keys3, 3), [type_attributes[key] for key in keys3]
-        )
-        await conn.execute(sql.DROP_ZERO_TYPE_ATTRIBUTE_COUNTS, tenant, *_columns(keys3, 3))
-    if attributes := {key: delta for key, delta in attributes.items() if delta}:
-        keys2 = sorted(attributes)
-        await conn.execute(sql.UPSERT_ATTRIBUTE_COUNTS, tenant, *_columns(keys2, 2), [attributes[key] for key in keys2])
-        await conn.execute(sql.DROP_ZERO_ATTRIBUTE_COUNTS, tenant, *_columns(keys2, 2))
-
-
-def _columns(rows: Sequence[tuple[str, ...]], width: int) -> list[list[str]]:
-    return [[row[i] for row in rows] for i in range(width)]
-
-
-def _geometries(entity: ExpandedEntity | None) -> list[tuple[str, str, str]]:
-    """(attribute IRI, datasetId or "", GeoJSON text with sorted keys) of each GeoProperty instance."""
-    if entity is None:
-        return []
-    found = []
-    for key, instances in entity.items():
-        if key in _CORE or not isinstance(instances, list):
-            continue
-        for instance in instances:
-            if isinstance(instance, dict) and instance.get("type") == "GeoProperty" and isinstance(instance.get("value"), dict):
-                geojson = orjson.dumps(instance["value"], option=orjson.OPT_SORT_KEYS).decode()
-                found.append((key, str(instance.get("datasetId") or ""), geojson))
-    return sorted(found)
-
-
-async def _write_geometries(
-    conn: Connection, tenant: str, writes: list[tuple[ExpandedEntity | None, ExpandedEntity | None]]
-) -> None:
-    """Rewrite the geometry rows of the entities whose GeoProperties changed, and only those."""
-    changed: list[str] = []
-    rows: list[tuple[str, str, str, str]] = []
-    for before, after in writes:
-        old, new = _geometries(before), _geometries(after)
-        if old == new:
-            continue
-        entity_id = _entity_id(before, after)
-        if old:
-            changed.append(entity_id)
-        rows.extend((entity_id, *entry) for entry in new)
-    if changed:
-        await conn.execute(sql.DELETE_GEOMETRIES, tenant, sorted(changed))
-    if rows:
-        await conn.execute(sql.INSERT_GEOMETRIES, tenant, *_columns(sorted(rows), 4))
 
 
 @contextlib.contextmanager
@@ -582,6 +485,10 @@ def _translate_errors() -> Iterator[None]:
         OSError,  # includes ConnectionRefusedError and TimeoutError (connect, acquire, command)
     ) as exc:
         raise ServiceUnavailable(f"the PostgreSQL store is not available ({type(exc).__name__})") from exc
+    except pg.InvalidCatalogNameError as exc:
+        raise InternalError("the PostgreSQL database named in the store URL does not exist") from exc
+    except pg.InvalidAuthorizationSpecificationError as exc:  # includes a wrong password
+        raise InternalError("PostgreSQL refused the store's credentials") from exc
     except pg.InterfaceError as exc:
         if "closed" in str(exc) or "closing" in str(exc):
             raise ServiceUnavailable("the PostgreSQL store is not available (connection closed)") from exc

@@ -1,13 +1,22 @@
 # SPDX-License-Identifier: EUPL-1.2
 """The PostgreSQL schema (versioned migrations) and the statements the PostgreSQL store runs.
 
-Migrations are applied at start-up, all pending ones in one transaction that first takes
+`migrate` runs at start-up: all pending migrations in one transaction that first takes
 MIGRATION_LOCK with pg_advisory_xact_lock, so broker processes starting together apply each
 migration exactly once. MIGRATIONS_TABLE records the versions applied. Never edit a published
 migration: append a new one.
+
+Text keys use COLLATE "C": ids, types and names then sort by code point, as in the SQLite store
+and in Python, whatever the database's default collation, and btree indexes serve prefix LIKE.
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+from asyncpg import exceptions as pg  # type: ignore[import-untyped]
+
+from broker.errors import InternalError
 
 # Any constant bigint works; this one spells "citycont" in ASCII, so it is recognisable in pg_locks.
 MIGRATION_LOCK = 0x63697479636F6E74
@@ -31,11 +40,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE entities (
         tenant      text COLLATE "C" NOT NULL,
         id          text COLLATE "C" NOT NULL,
-        types       text[] COLLATE "C" NOT NULL,     -- expanded type IRIs
-        scope       text[] COLLATE "C",              -- NULL when the entity has no scope
+        types       text[] COLLATE "C" NOT NULL,  -- expanded type IRIs
+        scope       text[] COLLATE "C",           -- NULL when the entity has no scope
         created_at  timestamptz NOT NULL,
         modified_at timestamptz NOT NULL,
-        doc         jsonb NOT NULL,      -- the expanded entity
+        doc         jsonb NOT NULL,               -- the expanded entity
         PRIMARY KEY (tenant, id)
     );
     CREATE INDEX entities_types ON entities USING gin (types);
@@ -54,12 +63,13 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (tenant, type)
     );
     CREATE TABLE type_attribute_counts (
-        tenant text COLLATE "C" NOT NULL, type text COLLATE "C" NOT NULL, attribute text COLLATE "C" NOT NULL, attribute_type text COLLATE "C" NOT NULL,
-        count bigint NOT NULL,
+        tenant text COLLATE "C" NOT NULL, type text COLLATE "C" NOT NULL,
+        attribute text COLLATE "C" NOT NULL, attribute_type text COLLATE "C" NOT NULL, count bigint NOT NULL,
         PRIMARY KEY (tenant, type, attribute, attribute_type)
     );
     CREATE TABLE attribute_counts (
-        tenant text COLLATE "C" NOT NULL, attribute text COLLATE "C" NOT NULL, attribute_type text COLLATE "C" NOT NULL, count bigint NOT NULL,
+        tenant text COLLATE "C" NOT NULL, attribute text COLLATE "C" NOT NULL,
+        attribute_type text COLLATE "C" NOT NULL, count bigint NOT NULL,
         PRIMARY KEY (tenant, attribute, attribute_type)
     );
     CREATE TABLE entity_types (
@@ -68,7 +78,8 @@ MIGRATIONS: tuple[str, ...] = (
     );
 
     CREATE TABLE documents (
-        kind text COLLATE "C" NOT NULL, tenant text COLLATE "C" NOT NULL, id text COLLATE "C" NOT NULL, doc jsonb NOT NULL,
+        kind text COLLATE "C" NOT NULL, tenant text COLLATE "C" NOT NULL, id text COLLATE "C" NOT NULL,
+        doc jsonb NOT NULL,
         PRIMARY KEY (kind, tenant, id)
     );
 
@@ -77,7 +88,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE entity_geometries (
         tenant     text COLLATE "C" NOT NULL,
         entity_id  text COLLATE "C" NOT NULL,
-        attribute  text COLLATE "C" NOT NULL,       -- expanded attribute IRI
+        attribute  text COLLATE "C" NOT NULL,  -- expanded attribute IRI
         dataset_id text COLLATE "C" NOT NULL DEFAULT '',
         geom       geometry(Geometry, 4326) NOT NULL
     );
@@ -86,16 +97,40 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
+
+async def migrate(conn: Any) -> None:
+    """Apply the pending migrations in one transaction, serialised across processes."""
+    async with conn.transaction():
+        await conn.execute(LOCK_MIGRATIONS, MIGRATION_LOCK)
+        await conn.execute(CREATE_MIGRATIONS_TABLE)
+        version: int = await conn.fetchval(SELECT_SCHEMA_VERSION)
+        if version > len(MIGRATIONS):
+            raise InternalError(
+                f"the database schema is at version {version}, newer than this citycontext knows "
+                f"({len(MIGRATIONS)}); upgrade citycontext"
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            try:
+                await conn.execute(script)
+            except pg.UndefinedFileError as exc:  # CREATE EXTENSION without PostGIS on the server
+                raise InternalError(
+                    f"PostgreSQL cannot load an extension the store needs ({exc}); install PostGIS "
+                    "on the database server (Debian: postgresql-15-postgis-3)"
+                ) from exc
+            await conn.execute(RECORD_MIGRATION, number)
+
+
 # -- entities ------------------------------------------------------------------------------------
 
 SELECT_DOC = "SELECT doc FROM entities WHERE tenant = $1 AND id = $2"
 SELECT_DOC_FOR_UPDATE = "SELECT doc FROM entities WHERE tenant = $1 AND id = $2 FOR UPDATE"
 # ORDER BY before FOR UPDATE: rows are locked in id order, so two batches touching the same
 # entities cannot deadlock on them.
-SELECT_DOCS_FOR_UPDATE = "SELECT id, doc FROM entities WHERE tenant = $1 AND id = ANY($2::text[]) ORDER BY id FOR UPDATE"
+SELECT_DOCS_FOR_UPDATE = (
+    "SELECT id, doc FROM entities WHERE tenant = $1 AND id = ANY($2::text[]) ORDER BY id FOR UPDATE"
+)
 INSERT_ENTITY = (
-    "INSERT INTO entities (tenant, id, types, scope, created_at, modified_at, doc) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    "INSERT INTO entities (tenant, id, types, scope, created_at, modified_at, doc) VALUES ($1, $2, $3, $4, $5, $6, $7)"
 )
 UPDATE_ENTITY = "UPDATE entities SET types = $3, scope = $4, modified_at = $5, doc = $6 WHERE tenant = $1 AND id = $2"
 DELETE_ENTITIES = "DELETE FROM entities WHERE tenant = $1 AND id = ANY($2::text[])"

@@ -37,10 +37,16 @@ def test_serve_help_names_the_options() -> None:
         assert option in result.stdout
 
 
-def test_postgresql_store_is_refused_with_a_clear_message(tmp_path: Path) -> None:
-    result = run_cli("serve", "--store", "postgresql://citycontext@127.0.0.1:5432/citycontext")
+def test_an_unknown_store_scheme_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    result = run_cli("serve", "--store", "mongodb://127.0.0.1:27017/city")
     assert result.returncode == 2
-    assert "postgresql" in result.stderr and "sqlite:///" in result.stderr
+    assert "mongodb" in result.stderr and "sqlite:///" in result.stderr and "postgresql://" in result.stderr
+
+
+def test_a_postgresql_database_that_does_not_exist_fails_start_up_naming_it() -> None:
+    result = run_cli("serve", "--port", "0", "--store", "postgresql://postgres@127.0.0.1:5432/citycontext_missing_db")
+    assert result.returncode != 0
+    assert "citycontext_missing_db" in result.stdout + result.stderr
 
 
 def test_bad_port_from_the_environment_names_the_variable() -> None:

@@ -15,7 +15,7 @@ from broker.errors import BadRequestData, InternalError, ServiceUnavailable
 from broker.settings import Settings
 from broker.store import PostgresStore, open_store
 from broker.store.postgres import MIGRATIONS
-from tests.broker.store.postgres_service import ensure_postgres_running, pg_ctlcluster, postgres_answers
+from tests.broker.store.postgres_service import database_dsn, ensure_postgres_running, pg_ctlcluster, postgres_answers
 
 T = "https://example.org/Thing"
 LOCATION = "https://example.org/location"
@@ -35,7 +35,10 @@ def entity(entity_id: str, **attrs: Any) -> dict[str, Any]:
 
 
 def point(longitude: float, latitude: float, *more: float, dataset_id: str | None = None) -> dict[str, Any]:
-    instance: dict[str, Any] = {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [longitude, latitude, *more]}}
+    instance: dict[str, Any] = {
+        "type": "GeoProperty",
+        "value": {"type": "Point", "coordinates": [longitude, latitude, *more]},
+    }
     if dataset_id is not None:
         instance["datasetId"] = dataset_id
     return instance
@@ -164,7 +167,9 @@ async def test_geometry_rows_follow_batches_and_deletes(store: PostgresStore, db
 # -- concurrency, errors ---------------------------------------------------------------------------
 
 
-async def test_two_processes_patching_different_attributes_lose_nothing(postgres_dsn: str, store: PostgresStore) -> None:
+async def test_two_processes_patching_different_attributes_lose_nothing(
+    postgres_dsn: str, store: PostgresStore
+) -> None:
     """Two pools stand for two broker processes; each PATCHes its own attributes of one entity."""
     await store.create_entity("", entity("urn:x:1"))
 
@@ -221,6 +226,12 @@ async def test_a_value_postgresql_cannot_store_is_bad_request_data(store: Postgr
 async def test_an_unreachable_database_is_service_unavailable() -> None:
     with pytest.raises(ServiceUnavailable):
         async with PostgresStore("postgresql://postgres@127.0.0.1:1/none", pool_size=1, connect_timeout_s=2):
+            pass
+
+
+async def test_a_missing_database_is_an_internal_error_that_says_so() -> None:
+    with pytest.raises(InternalError, match="does not exist"):
+        async with PostgresStore(database_dsn("citycontext_no_such_database"), pool_size=1):
             pass
 
 

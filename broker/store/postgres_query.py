@@ -1,0 +1,177 @@
+# SPDX-License-Identifier: EUPL-1.2
+"""How the PostgreSQL store answers query_entities (clause 5.7.2).
+
+What PostgreSQL decides exactly, it decides in the WHERE clause: the tenant, entity ids, plain
+type selections (GIN index on `types`), attrs (the JSONB `?|` operator) and the geoQ candidates
+(GiST index of `entity_geometries`, by the query's bounding box). The rest is decided by
+broker.query.predicate, the reference semantics, on the candidates streamed in id order through
+a cursor: q, scopeQ, idPattern (Python regular expressions), nested type expressions and the
+exact geometry relation. When broker.query gains a PostgreSQL compiler (sql_postgres.py), q and
+scopeQ move into the WHERE clause here and the Python check becomes the exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from broker.query import matches_geo, matches_q, matches_scope, matches_types, query_bbox
+from broker.query.ast import ALL_TYPES, TypeAnd, TypeExpr, TypeName
+from broker.query.values import pattern_matches
+from broker.store.base import EntityQuery, EntitySelector, ExpandedEntity, OrderKey
+
+Check = Callable[[ExpandedEntity], bool]
+_PREFETCH = 200
+
+
+_CORE_ORDER_COLUMNS = {"id": "e.id", "createdAt": "e.created_at", "modifiedAt": "e.modified_at"}
+
+
+@dataclass(frozen=True, slots=True)
+class QueryPlan:
+    where: str  # over `entities AS e`, with $1 .. $n
+    order: str  # ORDER BY terms, ending with the id
+    params: tuple[Any, ...]
+    check: Check | None  # None: the WHERE clause decides alone
+
+
+def plan_query(tenant: str, query: EntityQuery) -> QueryPlan:
+    params: list[Any] = [tenant]
+
+    def param(value: Any, cast: str) -> str:
+        params.append(value)
+        return f"${len(params)}::{cast}"
+
+    where = ["e.tenant = $1::text"]
+    checks: list[Check] = []
+    if query.selectors:
+        alternatives = [_selector_sql(selector, param) for selector in query.selectors]
+        where.append("(" + " OR ".join(f"({sql})" for sql, _ in alternatives) + ")")
+        if not all(exact for _, exact in alternatives):
+            selectors = query.selectors
+            checks.append(lambda entity: any(_selector_matches(selector, entity) for selector in selectors))
+    if query.attrs is not None:
+        where.append(f"e.doc ?| {param(sorted(query.attrs), 'text[]')}")
+    if query.q is not None:
+        q = query.q
+        checks.append(lambda entity: matches_q(q, entity))
+    if query.scope is not None:
+        scope = query.scope
+        checks.append(lambda entity: matches_scope(scope, entity))
+    if query.geo is not None:
+        geo = query.geo
+        candidate = f"g.tenant = e.tenant AND g.entity_id = e.id AND g.attribute = {param(geo.geoproperty, 'text')}"
+        box = query_bbox(geo)
+        if box is not None:  # None: no box can prefilter (minDistance, disjoint)
+            corners = ", ".join(param(float(corner), "float8") for corner in box)
+            candidate += f" AND g.geom && ST_MakeEnvelope({corners}, 4326)"
+        where.append(f"EXISTS (SELECT 1 FROM entity_geometries AS g WHERE {candidate})")
+        checks.append(lambda entity: matches_geo(geo, entity))
+    order = _order_by(query.order_by, param)
+    return QueryPlan(" AND ".join(where), order, tuple(params), _all(checks))
+
+
+async def run_query(
+    conn: Any, plan: QueryPlan, *, limit: int, offset: int, count: bool
+) -> tuple[list[ExpandedEntity], int | None]:
+    """The page [offset, offset+limit) in id order, and the number of matches when `count`."""
+    select = f"SELECT e.doc FROM entities AS e WHERE {plan.where} ORDER BY {plan.order}"
+    # One snapshot, so that the page and the count agree.
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        if plan.check is None:
+            n = len(plan.params)
+            rows = await conn.fetch(
+                f"{select} LIMIT ${n + 1}::bigint OFFSET ${n + 2}::bigint", *plan.params, limit, offset
+            )
+            total = (
+                await conn.fetchval(f"SELECT count(*) FROM entities AS e WHERE {plan.where}", *plan.params)
+                if count
+                else None
+            )
+            return [row[0] for row in rows], total
+        page: list[ExpandedEntity] = []
+        matched = 0
+        if not count and limit == 0:
+            return page, None
+        async for row in conn.cursor(select, *plan.params, prefetch=_PREFETCH):
+            entity: ExpandedEntity = row[0]
+            if not plan.check(entity):
+                continue
+            if offset <= matched < offset + limit:
+                page.append(entity)
+            matched += 1
+            if not count and matched >= offset + limit:
+                break
+        return page, matched if count else None
+
+
+def _order_by(keys: tuple[OrderKey, ...], param: Callable[[Any, str], str]) -> str:
+    """orderBy as the SQLite store orders: entities lacking a key last, numbers (and booleans, as
+    0/1) before strings in ascending order, strings by code point, and the id to break ties."""
+    terms: list[str] = []
+    for key in keys:
+        direction = "DESC" if key.descending else "ASC"
+        if key.attribute is None:
+            terms.append(f"{_CORE_ORDER_COLUMNS[key.member]} {direction}")
+            continue
+        first = f"(e.doc -> {param(key.attribute, 'text')} -> 0)"
+        members = ("value", "object", "vocab") if key.member == "value" else (key.member,)
+        value = "COALESCE(" + ", ".join(f"NULLIF({first} -> {param(m, 'text')}, 'null'::jsonb)" for m in members) + ")"
+        kind = f"jsonb_typeof({value})"
+        terms += [
+            f"{value} IS NULL",
+            f"(CASE WHEN {kind} IN ('number', 'boolean') THEN 0 ELSE 1 END) {direction}",
+            (
+                f"(CASE {kind} WHEN 'number' THEN ({value})::numeric "
+                f"WHEN 'boolean' THEN (CASE WHEN {value} = 'true'::jsonb THEN 1 ELSE 0 END) END) {direction}"
+            ),
+            f"(CASE {kind} WHEN 'string' THEN {value} #>> '{{}}' ELSE {value}::text END) COLLATE \"C\" {direction}",
+        ]
+    terms.append("e.id")
+    return ", ".join(terms)
+
+
+def _selector_sql(selector: EntitySelector, param: Callable[[Any, str], str]) -> tuple[str, bool]:
+    """The selector's SQL condition, and whether it is exact (False: a superset, checked in Python)."""
+    conditions: list[str] = []
+    exact = selector.id_pattern is None
+    if selector.ids is not None:
+        conditions.append(f"e.id = ANY({param(list(selector.ids), 'text[]')})")
+    if selector.types is not None:
+        types_sql = _types_sql(selector.types, param)
+        if types_sql is None:
+            exact = False
+        else:
+            conditions.append(types_sql)
+    return " AND ".join(conditions) or "TRUE", exact
+
+
+def _types_sql(types: TypeExpr, param: Callable[[Any, str], str]) -> str | None:
+    """`types` overlaps (any of) or contains (all of) plain type names; None for nested expressions."""
+    if isinstance(types, TypeName):
+        return "TRUE" if types.name == ALL_TYPES else f"e.types && {param([types.name], 'text[]')}"
+    names = [term.name for term in types.terms if isinstance(term, TypeName)]
+    if len(names) != len(types.terms) or ALL_TYPES in names:
+        return None
+    operator = "@>" if isinstance(types, TypeAnd) else "&&"
+    return f"e.types {operator} {param(names, 'text[]')}"
+
+
+def _selector_matches(selector: EntitySelector, entity: ExpandedEntity) -> bool:
+    return (
+        (selector.ids is None or entity["id"] in selector.ids)
+        and (selector.id_pattern is None or pattern_matches(selector.id_pattern, entity["id"]))
+        and (selector.types is None or matches_types(selector.types, entity))
+    )
+
+
+def _all(checks: list[Check]) -> Check | None:
+    if not checks:
+        return None
+    if len(checks) == 1:
+        return checks[0]
+    return lambda entity: all(check(entity) for check in checks)
+
+
+__all__ = ["QueryPlan", "plan_query", "run_query"]
