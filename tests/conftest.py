@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 import httpx
 import pytest
 from aiohttp import web
@@ -17,6 +18,13 @@ from hypothesis import HealthCheck, settings as hypothesis_settings
 
 from broker.api import create_app
 from broker.settings import Settings
+from tests.postgres_service import (
+    create_database,
+    database_dsn,
+    drop_database,
+    ensure_postgres_running,
+    run_in_own_loop,
+)
 
 hypothesis_settings.register_profile(
     "ci", max_examples=60, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -33,16 +41,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+@pytest.fixture(params=["sqlite", "postgres"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """The broker's settings on each store: a SQLite file, or the session's PostgreSQL database."""
+    if request.param == "postgres":
+        return Settings.from_mapping({}, store=request.getfixturevalue("postgres_dsn"), postgres_pool_size=4)
     return Settings.from_mapping({}, store=f"sqlite:///{tmp_path}/broker.db")
 
 
 @pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The real app on a real SQLite file, called in-process (no sockets)."""
+async def client(request: pytest.FixtureRequest, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The real app on a real store (SQLite file or PostgreSQL), called in-process (no sockets)."""
     app = create_app(settings)
     async with app.router.lifespan_context(app):
+        if settings.store.startswith("postgresql"):
+            await request.getfixturevalue("reset_postgres")()
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://broker.test") as http:
             yield http
@@ -94,3 +107,53 @@ def unique_id(request: pytest.FixtureRequest) -> Callable[[str], str]:
         return f"urn:ngsi-ld:{entity_type}:{test_name}-{next(counter)}"
 
     return make
+
+
+# Everything a test may have written; the migrations table and the default tenant stay. DELETE,
+# not TRUNCATE: on these small tables it takes milliseconds where TRUNCATE takes a tenth of a second.
+RESET_DATA = """
+DELETE FROM entities; DELETE FROM type_counts; DELETE FROM type_attribute_counts; DELETE FROM attribute_counts;
+DELETE FROM entity_types; DELETE FROM documents; DELETE FROM entity_geometries;
+DELETE FROM tenants WHERE name <> ''; UPDATE tenants SET entity_count = 0;
+"""
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> Iterator[str]:
+    """One fresh database for the session (made and dropped outside any test's event loop)."""
+    name = run_in_own_loop(lambda: create_database("citycontext_test"))
+    try:
+        yield database_dsn(name)
+    finally:
+        ensure_postgres_running()
+        run_in_own_loop(lambda: drop_database(name))
+
+
+@pytest.fixture
+def reset_postgres(postgres_dsn: str) -> Callable[[], Awaitable[None]]:
+    """Empty the session database; call it once a store has opened (and so migrated) it."""
+
+    async def reset() -> None:
+        conn = await asyncpg.connect(postgres_dsn, timeout=5)
+        try:
+            await conn.execute(RESET_DATA)
+        finally:
+            await conn.close()
+
+    return reset
+
+
+@pytest.fixture
+async def fresh_database() -> AsyncIterator[Callable[[], Awaitable[str]]]:
+    """Make new, empty databases (no migrations applied) for a test; all dropped at its end."""
+    made: list[str] = []
+
+    async def make() -> str:
+        name = await create_database("citycontext_fresh")
+        made.append(name)
+        return database_dsn(name)
+
+    yield make
+    ensure_postgres_running()
+    for name in made:
+        await drop_database(name)

@@ -537,11 +537,14 @@ def _add(where: list[str], params: list[Any], compiled: tuple[str, list[Any]]) -
 
 
 def _plain_type_names(types: TypeExpr) -> list[str] | None:
+    """Type names the entity_types index can answer; None for anything else (and for "*", any type)."""
     if isinstance(types, TypeName):
-        return [types.name]
-    if isinstance(types, TypeOr) and all(isinstance(term, TypeName) for term in types.terms):
-        return [term.name for term in types.terms]  # type: ignore[union-attr]
-    return None
+        names = [types.name]
+    elif isinstance(types, TypeOr) and all(isinstance(term, TypeName) for term in types.terms):
+        names = [term.name for term in types.terms]  # type: ignore[union-attr]
+    else:
+        return None
+    return None if "*" in names else names
 
 
 def _load_many(conn: sqlite3.Connection, tenant: str, ids: list[str]) -> dict[str, ExpandedEntity]:

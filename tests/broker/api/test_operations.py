@@ -6,16 +6,18 @@ from __future__ import annotations
 import httpx
 
 import broker
+from broker.settings import Settings
 from tests.conftest import API
 
 
-async def test_health_ready_version(client: httpx.AsyncClient) -> None:
+async def test_health_ready_version(client: httpx.AsyncClient, settings: Settings) -> None:
+    kind = "postgres" if settings.store.startswith("postgresql") else "sqlite"
     assert (await client.get("/health")).json() == {"status": "ok"}
-    assert (await client.get("/ready")).json() == {"status": "ready", "store": "sqlite"}
+    assert (await client.get("/ready")).json() == {"status": "ready", "store": kind}
     version = (await client.get("/version")).json()
     assert version["version"] == broker.__version__
     assert version["ngsiLdSpecVersion"] == "1.9.1"
-    assert version["store"] == "sqlite"
+    assert version["store"] == kind
 
 
 async def test_metrics_count_requests_per_route_and_entities_per_tenant(client: httpx.AsyncClient) -> None:

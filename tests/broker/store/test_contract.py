@@ -366,14 +366,7 @@ async def test_query_by_ids_types_and_id_pattern(city: Store) -> None:
     assert await ids_of(city, two) == ["urn:x:1", "urn:y:5"]
 
 
-async def test_query_for_all_types_selects_every_entity(city: Store, request: pytest.FixtureRequest) -> None:
-    if city.kind == "sqlite":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="SqliteStore._plain_type_names sends '*' to the entity_types index (a bug for broker/store/sqlite.py)",
-            )
-        )
+async def test_query_for_all_types_selects_every_entity(city: Store) -> None:
     every = EntityQuery(selectors=(EntitySelector(types=expand_query(parse_type_selection("*"), TERMS)),))
     assert await ids_of(city, every) == ["urn:x:1", "urn:x:2", "urn:x:3", "urn:x:4", "urn:y:5"]
 

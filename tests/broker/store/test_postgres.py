@@ -15,7 +15,7 @@ from broker.errors import BadRequestData, InternalError, ServiceUnavailable
 from broker.settings import Settings
 from broker.store import PostgresStore, open_store
 from broker.store.postgres import MIGRATIONS
-from tests.broker.store.postgres_service import database_dsn, ensure_postgres_running, pg_ctlcluster, postgres_answers
+from tests.postgres_service import database_dsn, ensure_postgres_running, pg_ctlcluster, postgres_answers
 
 T = "https://example.org/Thing"
 LOCATION = "https://example.org/location"
