@@ -480,7 +480,9 @@ def _compile_query(tenant: str, query: EntityQuery) -> tuple[list[str], list[Any
             params.append(selector.id_pattern)
         if selector.types is not None:
             names = _plain_type_names(selector.types)
-            if names is not None:  # served by the entity_types index
+            # With a geo-query the spatial candidates are the fewer rows: check their types on the
+            # row rather than listing every entity of the type from the index.
+            if names is not None and query.geo is None:
                 conditions.append(sql.IDS_OF_TYPES.format(marks=",".join("?" * len(names))))
                 params.extend([tenant, *names])
             else:

@@ -113,8 +113,9 @@ DELETE_GEO_RTREE = "DELETE FROM geo_rtree WHERE id IN (SELECT id FROM geo_entrie
 DELETE_GEO_ENTRIES = "DELETE FROM geo_entries WHERE tenant = ? AND entity_id = ?"
 INSERT_GEO_ENTRY = "INSERT INTO geo_entries (tenant, entity_id, attribute) VALUES (?, ?, ?)"
 INSERT_GEO_RTREE = "INSERT INTO geo_rtree (id, min_lon, max_lon, min_lat, max_lat) VALUES (?, ?, ?, ?, ?)"
+# CROSS JOIN keeps the R*Tree as the outer loop: the box search drives, the entries are looked up.
 GEO_CANDIDATES_IN_BOX = (
-    "id IN (SELECT g.entity_id FROM geo_entries AS g JOIN geo_rtree AS r ON r.id = g.id "
+    "id IN (SELECT g.entity_id FROM geo_rtree AS r CROSS JOIN geo_entries AS g ON g.id = r.id "
     "WHERE g.tenant = ? AND g.attribute = ? AND r.min_lon <= ? AND r.max_lon >= ? AND r.min_lat <= ? AND r.max_lat >= ?)"
 )
 GEO_CANDIDATES_ANY = "id IN (SELECT entity_id FROM geo_entries WHERE tenant = ? AND attribute = ?)"
