@@ -270,7 +270,7 @@ def _list(value: Any, name: str) -> list[Any]:
 def _string(value: Any, name: str) -> str | None:
     if value is not None and not isinstance(value, str):
         raise BadRequestData(f"{name} must be a string")
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 __all__ = ["QUERY_PATH", "query_entities_get", "query_entities_post"]
