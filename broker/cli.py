@@ -10,6 +10,8 @@ import sys
 from collections.abc import Sequence
 
 import broker
+from agents.cli import add_agent_commands
+from agents.cli import run as run_agent
 from broker.settings import DEFAULT_STORE_URL, Settings, SettingsError
 from broker.store import UnsupportedStore, open_store
 
@@ -31,12 +33,59 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="TCP port (default 1026)")
     serve.add_argument("--store", help=f"store URL (default {DEFAULT_STORE_URL}, relative to the working directory)")
+    export = commands.add_parser(
+        "export",
+        help="download the history of a type's entities as open data (CSV, GeoJSON, JSON Lines)",
+        description="Write every attribute instance of the entities of a type, one row each, with the licence "
+        "of CITYCONTEXT_OPEN_DATA_LICENCE; the same as GET /open-data/<type>.<format>.",
+    )
+    export.add_argument("--type", required=True, help="entity type, e.g. WeatherObserved")
+    export.add_argument("--attrs", help="attributes, comma-separated (default: all)")
+    export.add_argument("--from", dest="start", help="first day (YYYY-MM-DD) or DateTime")
+    export.add_argument("--to", dest="end", help="last day (YYYY-MM-DD, inclusive) or DateTime (exclusive)")
+    export.add_argument("--format", choices=("csv", "geojson", "jsonl"), default="csv")
+    export.add_argument("--tenant", default="", help="NGSI-LD tenant (default: the default tenant)")
+    export.add_argument("--store", help="store URL (default: CITYCONTEXT_STORE)")
+    export.add_argument("--output", "-o", help="file to write (default: standard output)")
+    add_agent_commands(commands)
     return parser
+
+
+def export_history(args: argparse.Namespace) -> int:
+    import asyncio
+    import contextlib
+
+    from broker.errors import NgsiLdError
+    from broker.temporal.open_data import download_to
+
+    settings = Settings.from_mapping(os.environ, store=args.store)
+    attrs = [name.strip() for name in args.attrs.split(",")] if args.attrs else None
+    with contextlib.ExitStack() as files:
+        output = files.enter_context(open(args.output, "wb")) if args.output else sys.stdout.buffer
+        try:
+            asyncio.run(
+                download_to(
+                    output, settings, entity_type=args.type, attrs=attrs, start=args.start, end=args.end,
+                    fmt=args.format, tenant=args.tenant,
+                )
+            )
+        except NgsiLdError as exc:
+            print(f"citycontext export: {exc.detail}", file=sys.stderr)
+            return 2
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "agent":
+        return run_agent(args)
+    if args.command == "export":
+        try:
+            return export_history(args)
+        except (SettingsError, UnsupportedStore) as exc:
+            print(f"citycontext: {exc}", file=sys.stderr)
+            return 2
     if args.command != "serve":
         parser.print_help()
         return 2
