@@ -13,11 +13,33 @@ The stored ("expanded") entity has IRIs for names and mostly plain JSON for valu
 Nothing here imports a web framework.
 """
 
-from broker.ld.compact import compact_attribute, compact_entity, compact_fragment, compact_instance, compact_types
-from broker.ld.context import ContextValue, DocumentLoader, compile_context, core_term_map
+from broker.ld.compact import (
+    compact_attribute,
+    compact_entity,
+    compact_fragment,
+    compact_instance,
+    compact_types,
+)
+from broker.ld.context import (
+    ContextValue,
+    DocumentLoader,
+    compile_context,
+    core_term_map,
+)
 from broker.ld.context_cache import ContextResolver
-from broker.ld.core import DEFAULT_CORE_CONTEXT_URL, DEFAULT_VOCAB, core_context_document, is_core_context_url
-from broker.ld.expand import expand_attribute, expand_entity, expand_fragment, expand_instance, expand_types
+from broker.ld.core import (
+    DEFAULT_CORE_CONTEXT_URL,
+    DEFAULT_VOCAB,
+    core_context_document,
+    is_core_context_url,
+)
+from broker.ld.expand import (
+    expand_attribute,
+    expand_entity,
+    expand_fragment,
+    expand_instance,
+    expand_types,
+)
 from broker.ld.members import (
     ENTITY_MEMBERS,
     INSTANCE_MEMBERS,

@@ -17,6 +17,7 @@ from broker.ld.members import (
     CompactedInstance,
     ExpandedEntity,
     ExpandedInstance,
+    is_geojson_geometry,
 )
 from broker.ld.term_map import TermMap
 
@@ -70,7 +71,7 @@ def _free_name(term: str, iri: str, taken: dict[str, Any]) -> str:
 
 def _compact_member(key: str, value: Any, attribute_type: Any, term_map: TermMap) -> Any:
     if key == "value":
-        return value if attribute_type == "GeoProperty" else _compact_value(value, term_map)
+        return value if attribute_type == "GeoProperty" or is_geojson_geometry(value) else _compact_value(value, term_map)
     if key == "valueList":
         return _compact_value(value, term_map)
     if key in ("vocab", "objectType"):

@@ -26,7 +26,12 @@ from typing import Any, TypeAlias
 from urllib.parse import urlsplit
 
 from broker.errors import BadRequestData, LdContextNotAvailable
-from broker.ld.core import DEFAULT_CORE_CONTEXT_URL, DEFAULT_VOCAB, core_context_document, is_core_context_url
+from broker.ld.core import (
+    DEFAULT_CORE_CONTEXT_URL,
+    DEFAULT_VOCAB,
+    core_context_document,
+    is_core_context_url,
+)
 from broker.ld.term_map import TermDefinition, TermMap, is_absolute_iri
 
 ContextValue: TypeAlias = str | dict[str, Any] | list[Any] | None

@@ -21,6 +21,7 @@ from broker.ld.members import (
     CompactedInstance,
     ExpandedEntity,
     ExpandedInstance,
+    is_geojson_geometry,
 )
 from broker.ld.term_map import TermMap
 
@@ -102,7 +103,7 @@ def _attribute_iri(name: str, term_map: TermMap, seen: dict[str, str]) -> str:
 
 def _expand_member(key: str, value: Any, attribute_type: Any, term_map: TermMap) -> Any:
     if key == "value":
-        return value if attribute_type == "GeoProperty" else _expand_value(value, term_map, 0)
+        return value if attribute_type == "GeoProperty" or is_geojson_geometry(value) else _expand_value(value, term_map, 0)
     if key == "valueList":
         return _expand_value(value, term_map, 0)
     if key in ("vocab", "objectType"):

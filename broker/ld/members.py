@@ -31,3 +31,18 @@ INSTANCE_MEMBERS = VALUE_MEMBERS | frozenset(
         "instanceId",
     )
 )
+
+
+_GEOJSON_GEOMETRY_TYPES = frozenset(
+    {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection"}
+)
+
+
+def is_geojson_geometry(value: Any) -> bool:
+    """A GeoJSON geometry stays raw GeoJSON in any attribute (not only a GeoProperty): its keys are
+    GeoJSON's, and the core context's geojson terms (coordinates as a @list) would not round-trip."""
+    return (
+        isinstance(value, dict)
+        and value.get("type") in _GEOJSON_GEOMETRY_TYPES
+        and ("coordinates" in value or "geometries" in value)
+    )
