@@ -44,7 +44,10 @@ BBox = tuple[float, float, float, float]
 
 
 def parse_geo_query_params(
-    georel: str | None, geometry: str | None, coordinates: str | None, geoproperty: str | None = None
+    georel: str | None = None,
+    geometry: str | None = None,
+    coordinates: str | None = None,
+    geoproperty: str | None = None,
 ) -> GeoQuery | None:
     """The GET parameters (clause 6.4.3.2): all of georel, geometry and coordinates, or none of them."""
     given = {"georel": georel, "geometry": geometry, "coordinates": coordinates}

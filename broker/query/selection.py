@@ -6,8 +6,9 @@ Type selection: `A`, `A,B` and `A|B` (any), `A;B` (all), with parentheses; `;` b
 
 scopeQ follows the ABNF of clause 4.19: alternatives separated by `|` or `,`; an alternative is a
 scope, optionally ending in `/#`, or a parenthesised conjunction `(/A;/B)`. A level may be `+`
-(any one level); `/#` alone matches any non-empty scope. As v1.9 scopes may, a scope may omit its
-leading `/` (example 5 of clause 4.19 does). Parentheses do not nest and `;` needs them.
+(any one level); `/#` alone matches any non-empty scope. Parentheses do not nest and `;` needs them.
+A scope in scopeQ starts with `/`, as the ABNF says (example 5 of clause 4.19 omits it, a slip); an
+entity's scope may omit it (clause 4.18, v1.9), and matches either way.
 """
 
 from __future__ import annotations
@@ -148,8 +149,9 @@ def _parse_scope(cursor: Cursor) -> ScopePattern:
         cursor.pos += 2
         return _scope_ends(cursor, ScopePattern((), descendants=True))
     levels: list[str] = []
-    if cursor.peek() == "/":
-        cursor.pos += 1
+    if cursor.peek() != "/":
+        raise cursor.error("a scope in scopeQ starts with '/'")
+    cursor.pos += 1
     while True:
         match = _SCOPE_LEVEL_RE.match(cursor.text, cursor.pos)
         if match is None:

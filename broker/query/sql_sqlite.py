@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 from broker.query.ast import (
@@ -157,7 +158,7 @@ class _Compiler:
         comparison = node
         return self.instances(node.path, lambda instance: self.comparison(instance, comparison))
 
-    def instances(self, path: AttrPath, condition: Any) -> str:
+    def instances(self, path: AttrPath, condition: Callable[[str], str]) -> str:
         """EXISTS an instance of the attribute (an object in the attribute's array) meeting the condition."""
         i = self.alias("i")
         source = f"json_each({self.table}.doc, {self.param(json_path(path.attribute))}) AS {i}"
@@ -167,6 +168,11 @@ class _Compiler:
         )
 
     def exists(self, instance: str, path: AttrPath) -> str:
+        if not path.compound and not (path.sub_path and path.sub_path[-1] in CORE_MEMBERS):
+            # The target element is the instance (or sub-attribute) itself, whatever its type.
+            return (
+                f"json_type({instance}, {self.param(json_path(*path.sub_path))}) = 'object'" if path.sub_path else "1"
+            )
         return " OR ".join(f"({kind} AND {exists})" for kind, exists, _, _ in self.branches(instance, path)) or "0"
 
     def comparison(self, instance: str, node: Comparison) -> str:
@@ -182,7 +188,7 @@ class _Compiler:
         if op == EQUAL:
             return f"({elements.any(self.equals(etype, evalue, value, vocab))})"
         if op == UNEQUAL:
-            return f"NOT ({elements.any(self.equals(etype, evalue, value, vocab))})"
+            return f"{exists} AND NOT ({elements.any(self.equals(etype, evalue, value, vocab))})"
         if op in (PATTERN, NOT_PATTERN):
             assert isinstance(value, Text)
             pattern = self.param(value.value)

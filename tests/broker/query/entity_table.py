@@ -37,8 +37,14 @@ def entity_table(entities: Iterable[ExpandedEntity]) -> sqlite3.Connection:
     connection.executemany(
         "INSERT INTO entities (tenant, id, types, created_at, modified_at, doc) VALUES (?, ?, ?, ?, ?, ?)",
         [
-            (TENANT, entity["id"], json.dumps(entity.get("type", [])), "2026-11-26T00:00:00Z", "2026-11-26T00:00:00Z",
-             json.dumps(entity))
+            (
+                TENANT,
+                entity["id"],
+                json.dumps(entity.get("type", [])),
+                "2026-11-26T00:00:00Z",
+                "2026-11-26T00:00:00Z",
+                json.dumps(entity),
+            )
             for entity in entities
         ],
     )

@@ -20,14 +20,21 @@ from broker.query import (
     matches_types,
 )
 from tests.broker.query.entity_table import entity_table, select_ids
-from tests.broker.query.strategies import entity_lists, expanded_q, expanded_scope_queries, expanded_type_selections
+from tests.broker.query.strategies import (
+    entities_and_queries,
+    expanded_scope_queries,
+    expanded_type_selections,
+    scoped_entity_lists,
+    typed_entities_and_comparisons,
+)
 
-AGREEMENT = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+AGREEMENT = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-@given(entity_lists, expanded_q)
+@given(entities_and_queries())
 @AGREEMENT
-def test_sqlite_selects_exactly_what_matches_q_accepts(entities: tuple[dict[str, Any], ...], node: QNode) -> None:
+def test_sqlite_selects_exactly_what_matches_q_accepts(case: tuple[tuple[dict[str, Any], ...], QNode]) -> None:
+    entities, node = case
     connection = entity_table(entities)
     try:
         where, params = compile_q(node)
@@ -36,9 +43,23 @@ def test_sqlite_selects_exactly_what_matches_q_accepts(entities: tuple[dict[str,
         connection.close()
 
 
-@given(entity_lists, expanded_type_selections)
+@given(typed_entities_and_comparisons())
+@AGREEMENT
+def test_sqlite_agrees_with_matches_q_on_every_attribute_type(case: tuple[tuple[dict[str, Any], ...], QNode]) -> None:
+    entities, node = case
+    connection = entity_table(entities)
+    try:
+        where, params = compile_q(node)
+        assert select_ids(connection, where, params) == {e["id"] for e in entities if matches_q(node, e)}
+    finally:
+        connection.close()
+
+
+@given(scoped_entity_lists, expanded_type_selections)
 @settings(max_examples=100, deadline=None)
-def test_sqlite_selects_exactly_what_matches_types_accepts(entities: tuple[dict[str, Any], ...], node: TypeExpr) -> None:
+def test_sqlite_selects_exactly_what_matches_types_accepts(
+    entities: tuple[dict[str, Any], ...], node: TypeExpr
+) -> None:
     connection = entity_table(entities)
     try:
         where, params = compile_types(node)
@@ -47,9 +68,11 @@ def test_sqlite_selects_exactly_what_matches_types_accepts(entities: tuple[dict[
         connection.close()
 
 
-@given(entity_lists, expanded_scope_queries)
+@given(scoped_entity_lists, expanded_scope_queries)
 @settings(max_examples=100, deadline=None)
-def test_sqlite_selects_exactly_what_matches_scope_accepts(entities: tuple[dict[str, Any], ...], node: ScopeQuery) -> None:
+def test_sqlite_selects_exactly_what_matches_scope_accepts(
+    entities: tuple[dict[str, Any], ...], node: ScopeQuery
+) -> None:
     connection = entity_table(entities)
     try:
         where, params = compile_scope(node)

@@ -86,7 +86,9 @@ def test_true_is_not_one() -> None:
 
 
 def test_any_instance_may_match() -> None:
-    doc = entity(temperature=[{"type": "Property", "value": 12}, {"type": "Property", "value": 31, "datasetId": "urn:d:1"}])
+    doc = entity(
+        temperature=[{"type": "Property", "value": 12}, {"type": "Property", "value": 31, "datasetId": "urn:d:1"}]
+    )
     assert holds("temperature>30", doc)
     assert holds("temperature<20", doc)
     assert holds("temperature!=12", doc)  # the second instance is unequal
@@ -113,7 +115,9 @@ def test_datetimes_compare_as_instants_across_offsets() -> None:
 
 
 def test_a_compound_path_that_finds_nothing_is_a_missing_target() -> None:
-    doc = entity(address={"type": "Property", "value": {"https://uri.etsi.org/ngsi-ld/default-context/addressLocality": "Hamm"}})
+    doc = entity(
+        address={"type": "Property", "value": {"https://uri.etsi.org/ngsi-ld/default-context/addressLocality": "Hamm"}}
+    )
     assert holds("address[addressLocality]", doc)
     assert not holds("address[postalCode]", doc)
     assert not holds('address[postalCode]!="59065"', doc)
@@ -124,7 +128,11 @@ def test_sub_attributes_and_their_core_members() -> None:
         temperature={
             "type": "Property",
             "value": 20,
-            "https://uri.etsi.org/ngsi-ld/default-context/accuracy": {"type": "Property", "value": 0.5, "unitCode": "CEL"},
+            "https://uri.etsi.org/ngsi-ld/default-context/accuracy": {
+                "type": "Property",
+                "value": 0.5,
+                "unitCode": "CEL",
+            },
         }
     )
     assert holds("temperature.accuracy<=0.5", doc)
@@ -145,3 +153,11 @@ def test_object_type_compares_with_the_expanded_type() -> None:
 
 def test_type_selection_star_matches_every_entity() -> None:
     assert matches_types(parse_type_selection("*"), {"id": "urn:x", "type": []})
+
+
+def test_an_entity_scope_may_omit_its_leading_slash() -> None:
+    # Clause 4.18 (v1.9): Scope = [/] ScopeLevel *(/ScopeLevel); scopeQ always writes the slash.
+    doc = {"id": "urn:x", "type": [], "scope": ["Hamm/Uentrop"]}
+    assert matches_scope(parse_scope_query("/Hamm/Uentrop"), doc)
+    assert matches_scope(parse_scope_query("/Hamm/+"), doc)
+    assert not matches_scope(parse_scope_query("/Uentrop"), doc)

@@ -56,7 +56,7 @@ def test_the_parts_of_a_comparison_are_typed() -> None:
     assert parse_q("temperature.observedAt>=2026-11-26T00:00:00Z") == Comparison(
         AttrPath("temperature", ("observedAt",)), ">=", DateTime("2026-11-26T00:00:00Z")
     )
-    assert parse_q("address[addressLocality]==\"Hamm\"") == Comparison(
+    assert parse_q('address[addressLocality]=="Hamm"') == Comparison(
         AttrPath("address", (), ("addressLocality",)), "==", Text("Hamm")
     )
     assert parse_q("sensor.rawdata[airquality.particulate]==40") == Comparison(
@@ -118,7 +118,7 @@ def test_a_long_regular_expression_is_too_complex_query() -> None:
 
 
 @given(written_q)
-@settings(max_examples=300)
+@settings(max_examples=200)
 @example(Comparison(AttrPath("a"), "==", Text("x;y|z)")))
 @example(Comparison(AttrPath("a"), "==", -0.0))
 @example(Comparison(AttrPath("a"), "==", 1e16))
