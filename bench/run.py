@@ -189,6 +189,50 @@ async def load(session: aiohttp.ClientSession, base: str, entities: int, batch: 
     return {"entities": entities, "entities_per_s": round(entities / elapsed, 1), "seconds": round(elapsed, 1), "errors": errors}
 
 
+async def raw_ceiling(store: str, workdir: Path, entities: int, batch: int) -> dict[str, Any]:
+    """The raw store doing the batch-upsert load's work: the same JSON rows, in the same batches (one
+    transaction each), into a bare (id, doc) table; no broker, HTTP, JSON-LD or indexes but the key.
+    SQLite: executemany in WAL mode with synchronous=FULL (the broker's default); PostgreSQL:
+    asyncpg copy_records_to_table into a jsonb column (dropped afterwards)."""
+    rng = random.Random(42)
+    batches = [
+        [make_entity(n, rng) for n in range(start, min(entities, start + batch))] for start in range(0, entities, batch)
+    ]
+    if store.startswith("sqlite"):
+        import sqlite3
+
+        connection = sqlite3.connect(workdir / "raw-ceiling.db", isolation_level=None)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=FULL")
+        connection.execute("CREATE TABLE raw_entities (id TEXT PRIMARY KEY, doc TEXT NOT NULL)")
+        started = time.perf_counter()
+        for items in batches:
+            connection.execute("BEGIN")
+            connection.executemany(
+                "INSERT OR REPLACE INTO raw_entities (id, doc) VALUES (?, ?)",
+                [(item["id"], json.dumps(item)) for item in items],
+            )
+            connection.execute("COMMIT")
+        elapsed = time.perf_counter() - started
+        connection.close()
+    else:
+        import asyncpg  # type: ignore[import-untyped]
+
+        conn = await asyncpg.connect(store)
+        try:
+            await conn.execute("CREATE TABLE bench_raw_ceiling (id text COLLATE \"C\" PRIMARY KEY, doc jsonb NOT NULL)")
+            started = time.perf_counter()
+            for items in batches:
+                await conn.copy_records_to_table(
+                    "bench_raw_ceiling", records=[(item["id"], json.dumps(item)) for item in items], columns=["id", "doc"]
+                )
+            elapsed = time.perf_counter() - started
+        finally:
+            await conn.execute("DROP TABLE IF EXISTS bench_raw_ceiling")
+            await conn.close()
+    return {"entities": entities, "entities_per_s": round(entities / elapsed, 1), "seconds": round(elapsed, 1), "errors": 0}
+
+
 def machine() -> str:
     model = next(
         (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
@@ -210,6 +254,11 @@ async def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--only", default="", help="comma-separated scenario name prefixes to run")
+    parser.add_argument(
+        "--raw-ceiling",
+        action="store_true",
+        help="also time the raw store doing the batch-upsert load's work (bare table) and report broker/ceiling",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="citycontext-bench-") as workdir:
@@ -230,6 +279,13 @@ async def main() -> None:
         finally:
             rss = broker.peak_rss_mb()
             broker.stop()
+        if args.raw_ceiling:
+            load_name = "batch upsert (1,000 per batch)"
+            raw = await raw_ceiling(store, Path(workdir), args.entities, args.batch)
+            if load_name in results:
+                raw["broker_to_raw_ceiling"] = round(results[load_name]["entities_per_s"] / raw["entities_per_s"], 3)
+            results["raw store ceiling (bare-table batch insert)"] = raw
+            print("raw ceiling", raw, flush=True)
 
     ceiling = results.get("framework ceiling (GET /health)", {}).get("rps")
     for name, figures in results.items():
@@ -253,7 +309,8 @@ async def main() -> None:
     lines = [
         f"| {record['date'][:10]} | {record['commit']} | {record['store']} | {args.entities} | {name} | "
         f"{f.get('rps', f.get('entities_per_s', ''))} | {f.get('p50_ms', '')} | {f.get('p95_ms', '')} | {f.get('p99_ms', '')} | "
-        f"{f.get('errors', '')} | {f.get('ratio_to_framework_ceiling', '')} | {record['broker_peak_rss_mb']} |"
+        f"{f.get('errors', '')} | {f.get('ratio_to_framework_ceiling', f.get('broker_to_raw_ceiling', ''))} | "
+        f"{record['broker_peak_rss_mb']} |"
         for name, f in results.items()
     ]
     with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as results_md:

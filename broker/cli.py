@@ -14,6 +14,8 @@ from agents.cli import add_agent_commands
 from agents.cli import run as run_agent
 from broker.settings import DEFAULT_STORE_URL, Settings, SettingsError
 from broker.store import UnsupportedStore, open_store
+from smart_data_models import UnknownModel, WriteValidation
+from smart_data_models.demo import add_demo_command, add_serve_demo_option, run_demo_command, start_demo_loader
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="TCP port (default 1026)")
     serve.add_argument("--store", help=f"store URL (default {DEFAULT_STORE_URL}, relative to the working directory)")
+    add_serve_demo_option(serve)
+    add_demo_command(commands)
     export = commands.add_parser(
         "export",
         help="download the history of a type's entities as open data (CSV, GeoJSON, JSON Lines)",
@@ -80,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "agent":
         return run_agent(args)
+    if args.command == "demo":
+        return run_demo_command(args)
     if args.command == "export":
         try:
             return export_history(args)
@@ -92,9 +98,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_mapping(os.environ, host=args.host, port=args.port, store=args.store)
         open_store(settings)  # fail before binding a port when the store URL cannot work
-    except (SettingsError, UnsupportedStore) as exc:
+        WriteValidation.from_setting(settings.validate_types)  # an unknown model name fails here
+    except (SettingsError, UnsupportedStore, UnknownModel) as exc:
         print(f"citycontext: {exc}", file=sys.stderr)
         return 2
+    if args.demo:
+        host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+        start_demo_loader(f"http://{f'[{host}]' if ':' in host else host}:{settings.port}", history=True)
     return serve(settings)
 
 
@@ -104,7 +114,7 @@ def serve(settings: Settings) -> int:
     from broker.api import create_app
     from broker.api.observability import configure_logging
 
-    configure_logging(settings.log_level)
+    log_listener = configure_logging(settings.log_level)
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
@@ -122,7 +132,10 @@ def serve(settings: Settings) -> int:
     # so a clean shutdown exits with status 0 rather than dying of the signal.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: None)
-    server.run()
+    try:
+        server.run()
+    finally:
+        log_listener.stop()
     return 0 if server.started else 1
 
 

@@ -48,6 +48,9 @@ class Settings(BaseModel):
     postgres_connect_timeout_s: float = Field(5.0, gt=0, description="Timeout to open one PostgreSQL connection.")
     postgres_command_timeout_s: float = Field(30.0, gt=0, description="Timeout of one PostgreSQL statement; past it 503.")
     postgres_acquire_timeout_s: float = Field(10.0, gt=0, description="Wait for a free pooled connection before 503.")
+    validate_types: str = Field(
+        "", description="Comma-separated Smart Data Model names or type IRIs whose writes are validated; empty: none."
+    )
     log_level: str = Field("info", description="Log level of the broker (debug, info, warning, error).")
     notification_timeout_s: float = Field(
         10.0, gt=0, description="Timeout of one notification delivery (HTTP response, MQTT connect and acknowledgement)."
@@ -72,6 +75,38 @@ class Settings(BaseModel):
     subscription_match_backlog: int = Field(
         100_000, gt=0, description="Entity changes waiting to be matched; beyond it writes match inline (slower, nothing lost)."
     )
+
+    temporal_page_size_instances: int = Field(
+        1000, gt=0, description="Most instances per attribute in one temporal answer; more is 206 Partial Content with Content-Range."
+    )
+    history_retention_days: int = Field(
+        0, ge=0, description="Days of attribute history every tenant keeps (by the instant of the instance); 0 keeps everything."
+    )
+    history_retention_by_tenant: str = Field(
+        "", description="Per-tenant retention overriding history_retention_days, e.g. 'stadtwerke=30,verkehr=365' (0 keeps all)."
+    )
+    history_maintenance_interval_s: float = Field(
+        3600.0, gt=0, description="How often retention runs and PostgreSQL history partitions are prepared."
+    )
+    open_data_licence: str = Field(
+        "Datenlizenz Deutschland – Namensnennung – Version 2.0", description="Licence named in every open-data download."
+    )
+    open_data_licence_url: str = Field(
+        "https://www.govdata.de/dl-de/by-2-0", description="Where the open-data licence text is (empty: none)."
+    )
+    open_data_attribution: str = Field(
+        "Stadt Hamm", description="Attribution (Namensnennung) every open-data download carries."
+    )
+
+    @field_validator("history_retention_by_tenant")
+    @classmethod
+    def _retention_by_tenant(cls, value: str) -> str:
+        parse_retention_by_tenant(value)
+        return value
+
+    def history_retention_days_of(self, tenant: str) -> int:
+        """The retention of one tenant's history in days; 0 keeps everything."""
+        return parse_retention_by_tenant(self.history_retention_by_tenant).get(tenant, self.history_retention_days)
 
     @field_validator("store")
     @classmethod
@@ -111,10 +146,25 @@ class Settings(BaseModel):
     def store_safe_url(self) -> str:
         """The store URL without credentials, for logs."""
         parts = urlsplit(self.store)
+        if parts.scheme == "sqlite":
+            return self.store  # a file path, no credentials
         netloc = parts.hostname or ""
         if parts.port:
             netloc += f":{parts.port}"
         return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-__all__ = ["Settings", "SettingsError", "ENV_PREFIX", "DEFAULT_STORE_URL"]
+def parse_retention_by_tenant(value: str) -> dict[str, int]:
+    """'tenant=days,tenant=days' -> {tenant: days}; the default tenant is written as an empty name ('=7')."""
+    retention: dict[str, int] = {}
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        tenant, sep, days = item.partition("=")
+        if not sep or not days.strip().isdigit():
+            raise ValueError(f"expected tenant=days items separated by commas, got {item!r}")
+        retention[tenant.strip()] = int(days)
+    return retention
+
+
+__all__ = ["Settings", "SettingsError", "ENV_PREFIX", "DEFAULT_STORE_URL", "parse_retention_by_tenant"]

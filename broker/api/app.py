@@ -27,9 +27,12 @@ from broker.api import (
     contexts,
     discovery,
     entities,
+    open_data,
     operations,
     query,
     registrations,
+    subscriptions,
+    temporal,
 )
 from broker.api.observability import Metrics, ObservabilityMiddleware
 from broker.api.responses import problem_response
@@ -47,6 +50,9 @@ from broker.jsonld_contexts import ContextRegistry
 from broker.ld import ContextResolver
 from broker.settings import Settings
 from broker.store import open_store
+from broker.subscriptions import SubscriptionService
+from smart_data_models import WriteValidation
+from broker.temporal.retention import HistoryMaintenance
 
 log = logging.getLogger("citycontext.broker")
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -65,6 +71,12 @@ ROUTES: list[tuple[str, Any]] = [
     (contexts.CONTEXTS_PATH + "/{context_id:path}", contexts.context_item),
     (registrations.REGISTRATIONS_PATH, registrations.registrations_collection),
     (registrations.REGISTRATIONS_PATH + "/{reg_id:path}", registrations.registration_item),
+    (subscriptions.SUBSCRIPTIONS_PATH, subscriptions.subscriptions_collection),
+    (subscriptions.SUBSCRIPTIONS_PATH + "/{subscription_id:path}", subscriptions.subscription_item),
+    (temporal.TEMPORAL_PATH, temporal.temporal_collection),
+    (temporal.TEMPORAL_PATH + "/{rest:path}", temporal.temporal_item),
+    (temporal.TEMPORAL_QUERY_PATH, temporal.query_post),
+    (open_data.OPEN_DATA_PATH + "/{name:path}", open_data.download),
 ]
 READ_ONLY_ROUTES: list[tuple[str, Any]] = [
     ("/health", operations.health),
@@ -91,7 +103,15 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.store = store
             app.state.context_resolver = resolver
             app.state.context_registry = ContextRegistry(resolver, store)
-            app.state.entity_service = EntityService(store)
+            subscription_service = await stack.enter_async_context(
+                SubscriptionService(settings, store, app.state.context_registry, metrics_registry=metrics.registry)
+            )
+            app.state.subscriptions = subscription_service
+            validation = WriteValidation.from_setting(settings.validate_types)
+            app.state.entity_service = EntityService(
+                store, [subscription_service.listener], validate=validation.check if validation else None
+            )
+            await stack.enter_async_context(HistoryMaintenance(store, settings))
             log.info("broker ready on store %s", settings.store_safe_url)
             yield
 
@@ -126,7 +146,7 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
     if exc.status_code == 404:
         error: NgsiLdError = ResourceNotFound(f"no resource at {request.url.path}")
     elif exc.status_code == 405:
-        error = MethodNotAllowed(f"{request.method} is not supported on {request.url.path}", headers=exc.headers)
+        error = MethodNotAllowed(f"{request.method} is not supported on {request.url.path}", headers=dict(exc.headers or {}))
     else:
         error = InvalidRequest(str(exc.detail))
     return problem_response(error, headers=error.headers)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import logging.handlers
+import queue
 import re
 import time
 import uuid
@@ -117,7 +119,7 @@ class JsonLogFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
-            "request_id": request_id_var.get(),
+            "request_id": getattr(record, "request_id", None) or request_id_var.get(),
         }
         http = getattr(record, "http", None)
         if http:
@@ -127,13 +129,27 @@ class JsonLogFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure_logging(level: str) -> None:
+def configure_logging(level: str) -> logging.handlers.QueueListener:
+    """JSON lines on stderr, written by a thread of their own: a slow or stalled log reader (a full
+    pipe) must never block the event loop that serves requests. Stop the returned listener last."""
     handler = logging.StreamHandler()
     handler.setFormatter(JsonLogFormatter())
     handler.formatter.converter = time.gmtime  # type: ignore[union-attr]
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    listener = logging.handlers.QueueListener(records, handler, respect_handler_level=False)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [_ContextQueueHandler(records)]
     root.setLevel(level.upper())
+    listener.start()
+    return listener
+
+
+class _ContextQueueHandler(logging.handlers.QueueHandler):
+    """Formats in the caller's thread, where the request id context variable is set."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        record.request_id = request_id_var.get()
+        return record
 
 
 __all__ = ["Metrics", "ObservabilityMiddleware", "JsonLogFormatter", "configure_logging", "route_label", "REQUEST_ID_HEADER"]

@@ -25,9 +25,18 @@ T = TypeVar("T")
 class EntityService:
     """Each write reports its committed changes to the listeners (subscriptions, history)."""
 
-    def __init__(self, store: Store, listeners: list[ChangeListener] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        listeners: list[ChangeListener] | None = None,
+        *,
+        validate: Callable[[ExpandedEntity], None] | None = None,
+    ) -> None:
+        """`validate` checks each entity a write would store (e.g. against its Smart Data Model)
+        and raises BadRequestData to refuse it; it runs inside the write, so nothing is written."""
         self.store = store
         self.listeners: list[ChangeListener] = listeners if listeners is not None else []
+        self.validate = validate
 
     def _report(self, tenant: str, before: ExpandedEntity | None, after: ExpandedEntity | None) -> None:
         if not self.listeners:
@@ -41,11 +50,15 @@ class EntityService:
 
     async def create_entity(self, tenant: str, expanded_entity: ExpandedEntity) -> None:
         entity = ops.new_entity(expanded_entity, ops.now_iso())
+        if self.validate is not None:
+            self.validate(entity)
         await self.store.create_entity(tenant, entity)
         self._report(tenant, None, entity)
 
     async def batch_modify(self, tenant: str, changes: list[tuple[str, BatchChange]]) -> list[BatchOutcome]:
         """store.batch_modify, reporting each entity that changed."""
+        if self.validate is not None:
+            changes = [(entity_id, _validated(change, self.validate)) for entity_id, change in changes]
         outcomes = await self.store.batch_modify(tenant, changes) if changes else []
         for outcome in outcomes:
             if outcome.error is None and (outcome.before is not None or outcome.after is not None):
@@ -77,10 +90,15 @@ class EntityService:
     ) -> T:
         """One read-modify-write; `types` (the type= parameter) must meet the entity's types."""
 
+        validate = self.validate
+
         def checked(entity: ExpandedEntity) -> T:
             if types and not set(types).intersection(entity["type"]):
                 raise ResourceNotFound(f"entity {entity_id} is not of type {', '.join(types)}")
-            return change(entity)
+            result = change(entity)
+            if validate is not None:
+                validate(entity)
+            return result
 
         done = await self.store.modify_entity(tenant, entity_id, checked)
         self._report(tenant, done.before, done.after)
@@ -147,6 +165,16 @@ class EntityService:
         await self._modify(
             tenant, entity_id, types, lambda e: ops.delete_attribute(e, attribute, dataset_id, delete_all, now)
         )
+
+
+def _validated(change: BatchChange, validate: Callable[[ExpandedEntity], None]) -> BatchChange:
+    def checked(current: ExpandedEntity | None) -> tuple[ExpandedEntity | None, Any]:
+        after, result = change(current)
+        if after is not None:
+            validate(after)
+        return after, result
+
+    return checked
 
 
 def _delete_if_present(current: ExpandedEntity | None) -> tuple[ExpandedEntity | None, Any]:

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: EUPL-1.2
-"""The one async interface every store implements (SQLite now, PostgreSQL later).
+"""The one async interface every store implements (SQLite and PostgreSQL).
 
 Entities cross this boundary in expanded form (see broker.ld): names are IRIs, values plain JSON.
 A store knows nothing of NGSI-LD semantics beyond that form: the entity operations are pure
@@ -17,6 +17,15 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from broker.errors import NgsiLdError
 from broker.query.ast import GeoQuery, QNode, ScopeQuery, TypeExpr
+from broker.temporal.model import (
+    AggregatedPeriod,
+    AggregationPlan,
+    HistoryCursor,
+    HistoryEntity,
+    HistoryInstance,
+    HistoryWindow,
+    InstanceRecord,
+)
 
 T = TypeVar("T")
 
@@ -157,6 +166,81 @@ class Store(Protocol):
     async def type_attribute_counts(self, tenant: str, entity_type: str | None = None) -> list[TypeAttributeCount]: ...
 
     async def attribute_counts(self, tenant: str, attribute: str | None = None) -> list[AttributeCount]: ...
+
+    # The attribute history (temporal API, broker.temporal). Every entity write above records the
+    # instances it changed (broker.temporal.instances) in its own transaction; these add and read them.
+    async def add_history(self, tenant: str, entity: HistoryEntity, records: list[InstanceRecord]) -> bool:
+        """Add instances (the temporal API's create/append); merges the entity's types. True: the history
+        did not know the entity before."""
+
+    async def retrieve_history_entity(self, tenant: str, entity_id: str) -> HistoryEntity | None: ...
+
+    async def history_entities(
+        self,
+        tenant: str,
+        *,
+        ids: list[str] | None = None,
+        types: list[str] | None = None,
+        attrs: list[str] | None = None,
+        after_id: str | None = None,
+        limit: int,
+    ) -> list[HistoryEntity]:
+        """Entities of the history in id order after `after_id`: with one of the ids, one of the types
+        (plain names), a history of one of attrs. A superset of an exact selection; the caller checks."""
+
+    async def history_attributes(self, tenant: str, entity_id: str) -> list[str]:
+        """The attributes the entity has a history of, in order."""
+
+    async def read_history(
+        self,
+        tenant: str,
+        entity_id: str,
+        attribute: str,
+        window: HistoryWindow,
+        *,
+        limit: int,
+        descending: bool = False,
+        after: HistoryCursor | None = None,
+    ) -> list[HistoryInstance]:
+        """At most `limit` instances of the attribute in the window, ordered by the window's time
+        property (then row id), from `after` on (keyset paging)."""
+
+    async def history_bounds(
+        self, tenant: str, entity_id: str, attribute: str, window: HistoryWindow
+    ) -> tuple[int, int] | None:
+        """The first and last instant of the attribute's instances in the window (deletions aside)."""
+
+    async def aggregate_history(
+        self, tenant: str, entity_id: str, attribute: str, window: HistoryWindow, plan: AggregationPlan
+    ) -> list[AggregatedPeriod]:
+        """Every aggregate per dataset and period, computed in the database, periods with instances only."""
+
+    async def modify_history_instance(
+        self,
+        tenant: str,
+        entity_id: str,
+        attribute: str,
+        row_id: int,
+        change: Callable[[dict[str, Any], int], InstanceRecord],
+    ) -> None:
+        """Replace one instance by change(its doc, its createdAt); ResourceNotFound when there is none."""
+
+    async def delete_history_instance(self, tenant: str, entity_id: str, attribute: str, row_id: int) -> None: ...
+
+    async def delete_history_attribute(
+        self, tenant: str, entity_id: str, attribute: str, dataset_id: str | None
+    ) -> None:
+        """Delete an attribute's instances of one dataset ("" the default), or of all (None)."""
+
+    async def delete_history_entity(self, tenant: str, entity_id: str) -> None: ...
+
+    async def purge_history(self, tenant: str, before_ms: int) -> int:
+        """Retention: delete the tenant's instances older than before_ms; how many were deleted."""
+
+    async def history_tenants(self) -> list[str]: ...
+
+    async def maintain_history(self, now_ms: int) -> None:
+        """Prepare storage for the coming instances (PostgreSQL: the next monthly partitions)."""
 
     # Small documents by kind ("csourceRegistration", "jsonldContext", "subscription", ...).
     async def create_document(self, kind: str, tenant: str, doc_id: str, doc: dict[str, Any]) -> None:

@@ -47,6 +47,7 @@ from broker.errors import (
     ResourceNotFound,
     ServiceUnavailable,
 )
+from broker.store import postgres_history
 from broker.store import postgres_schema as sql
 from broker.store.base import (
     AttributeCount,
@@ -59,6 +60,15 @@ from broker.store.base import (
 )
 from broker.store.postgres_indexes import Write, entity_id_of, write_counters, write_geometries
 from broker.store.postgres_query import plan_query, run_query
+from broker.temporal.model import (
+    AggregatedPeriod,
+    AggregationPlan,
+    HistoryCursor,
+    HistoryEntity,
+    HistoryInstance,
+    HistoryWindow,
+    InstanceRecord,
+)
 
 T = TypeVar("T")
 Connection = Any  # asyncpg.Connection; asyncpg ships no type information
@@ -138,6 +148,7 @@ class PostgresStore:
             with _translate_errors():
                 async with self._pool.acquire(timeout=self._acquire_timeout_s) as conn:
                     await sql.migrate(conn)
+                    await postgres_history.ensure_partitions(conn, int(time.time() * 1000))
         except BaseException:
             await self.aclose()
             raise
@@ -353,6 +364,7 @@ class PostgresStore:
             await conn.execute(sql.COUNT_ENTITIES, tenant, len(inserts) - len(deletes))
         await write_counters(conn, tenant, writes)
         await write_geometries(conn, tenant, writes)
+        await postgres_history.record_writes(conn, tenant, writes, int(time.time() * 1000))
         return bool(inserts)
 
     # -- tenants -----------------------------------------------------------------------------
@@ -396,6 +408,136 @@ class PostgresStore:
         else:
             rows = await self._fetch(sql.SELECT_ATTRIBUTE_COUNTS_OF, tenant, attribute)
         return [AttributeCount(*row) for row in rows]
+
+    # -- history (temporal API, broker.store.postgres_history) -------------------------------
+
+    async def add_history(self, tenant: str, entity: HistoryEntity, records: list[InstanceRecord]) -> bool:
+        async def work(conn: Connection) -> bool:
+            if tenant not in self._known_tenants:
+                await conn.execute(sql.INSERT_TENANT, tenant)
+            return await postgres_history.add_instances(conn, tenant, entity, records)
+
+        created = await self._write(work)
+        self._known_tenants.add(tenant)
+        return created
+
+    async def retrieve_history_entity(self, tenant: str, entity_id: str) -> HistoryEntity | None:
+        async def work(conn: Connection) -> HistoryEntity | None:
+            row = await conn.fetchrow(postgres_history.SELECT_ENTITY, tenant, entity_id)
+            return postgres_history.entity_of(row) if row is not None else None
+
+        return await self._read(work)
+
+    async def history_entities(
+        self,
+        tenant: str,
+        *,
+        ids: list[str] | None = None,
+        types: list[str] | None = None,
+        attrs: list[str] | None = None,
+        after_id: str | None = None,
+        limit: int,
+    ) -> list[HistoryEntity]:
+        async def work(conn: Connection) -> list[HistoryEntity]:
+            return await postgres_history.select_entities(
+                conn, tenant, ids=ids, types=types, attrs=attrs, after_id=after_id, limit=limit
+            )
+
+        return await self._read(work)
+
+    async def history_attributes(self, tenant: str, entity_id: str) -> list[str]:
+        return [row[0] for row in await self._fetch(postgres_history.SELECT_ATTRIBUTES, tenant, entity_id)]
+
+    async def read_history(
+        self,
+        tenant: str,
+        entity_id: str,
+        attribute: str,
+        window: HistoryWindow,
+        *,
+        limit: int,
+        descending: bool = False,
+        after: HistoryCursor | None = None,
+    ) -> list[HistoryInstance]:
+        async def work(conn: Connection) -> list[HistoryInstance]:
+            return await postgres_history.select_instances(
+                conn, tenant, entity_id, attribute, window, limit=limit, descending=descending, after=after
+            )
+
+        return await self._read(work)
+
+    async def history_bounds(
+        self, tenant: str, entity_id: str, attribute: str, window: HistoryWindow
+    ) -> tuple[int, int] | None:
+        async def work(conn: Connection) -> tuple[int, int] | None:
+            return await postgres_history.select_bounds(conn, tenant, entity_id, attribute, window)
+
+        return await self._read(work)
+
+    async def aggregate_history(
+        self, tenant: str, entity_id: str, attribute: str, window: HistoryWindow, plan: AggregationPlan
+    ) -> list[AggregatedPeriod]:
+        async def work(conn: Connection) -> list[AggregatedPeriod]:
+            return await postgres_history.aggregate(conn, tenant, entity_id, attribute, window, plan)
+
+        return await self._read(work)
+
+    async def modify_history_instance(
+        self,
+        tenant: str,
+        entity_id: str,
+        attribute: str,
+        row_id: int,
+        change: Callable[[dict[str, Any], int], InstanceRecord],
+    ) -> None:
+        async def work(conn: Connection) -> None:
+            found = await postgres_history.select_instance_doc(conn, tenant, entity_id, attribute, row_id)
+            if found is None:
+                raise ResourceNotFound(f"attribute instance {row_id} of {attribute} of {entity_id} not found")
+            await postgres_history.update_instance(conn, tenant, row_id, change(*found))
+
+        await self._write(work)
+
+    async def delete_history_instance(self, tenant: str, entity_id: str, attribute: str, row_id: int) -> None:
+        async def work(conn: Connection) -> None:
+            if not await postgres_history.delete_instance(conn, tenant, entity_id, attribute, row_id):
+                raise ResourceNotFound(f"attribute instance {row_id} of {attribute} of {entity_id} not found")
+
+        await self._write(work)
+
+    async def delete_history_attribute(
+        self, tenant: str, entity_id: str, attribute: str, dataset_id: str | None
+    ) -> None:
+        async def work(conn: Connection) -> None:
+            if not await postgres_history.delete_attribute(conn, tenant, entity_id, attribute, dataset_id):
+                where = f" in dataset {dataset_id}" if dataset_id else ""
+                raise ResourceNotFound(f"attribute {attribute} of {entity_id} has no history{where}")
+
+        await self._write(work)
+
+    async def delete_history_entity(self, tenant: str, entity_id: str) -> None:
+        async def work(conn: Connection) -> None:
+            if not await postgres_history.delete_entity(conn, tenant, entity_id):
+                raise ResourceNotFound(f"entity {entity_id} has no history")
+
+        await self._write(work)
+
+    async def purge_history(self, tenant: str, before_ms: int) -> int:
+        async def work(conn: Connection) -> int:
+            return await postgres_history.purge(conn, tenant, before_ms)
+
+        return await self._write(work)
+
+    async def history_tenants(self) -> list[str]:
+        return [row[0] for row in await self._fetch(postgres_history.SELECT_TENANTS)]
+
+    async def maintain_history(self, now_ms: int) -> None:
+        """The partition creation step: this month's and the next months' partitions."""
+
+        async def work(conn: Connection) -> None:
+            await postgres_history.ensure_partitions(conn, now_ms)
+
+        await self._read(work)  # ensure_partitions runs its own transactions
 
     # -- documents ---------------------------------------------------------------------------
 

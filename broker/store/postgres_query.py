@@ -1,13 +1,14 @@
 # SPDX-License-Identifier: EUPL-1.2
 """How the PostgreSQL store answers query_entities (clause 5.7.2).
 
-What PostgreSQL decides exactly, it decides in the WHERE clause: the tenant, entity ids, plain
-type selections (GIN index on `types`), attrs (the JSONB `?|` operator) and the geoQ candidates
-(GiST index of `entity_geometries`, by the query's bounding box). The rest is decided by
-broker.query.predicate, the reference semantics, on the candidates streamed in id order through
-a cursor: q, scopeQ, idPattern (Python regular expressions), nested type expressions and the
-exact geometry relation. When broker.query gains a PostgreSQL compiler (sql_postgres.py), q and
-scopeQ move into the WHERE clause here and the Python check becomes the exception.
+What PostgreSQL decides exactly, it decides in the WHERE clause: the tenant, entity ids, type
+selections (GIN index on `types`), attrs (the JSONB `?|` operator), q and scopeQ (compiled by
+broker.query.sql_postgres) and the geoQ candidates (GiST index of `entity_geometries`, by the
+query's bounding box); paging and the count are then SQL too. Only what PostgreSQL cannot decide
+like Python is re-checked by broker.query.predicate, the reference semantics, on the candidates
+streamed in id order through a cursor: idPattern and q `~=` patterns that are not plain substrings
+(Python regular expressions), q comparisons with dateTime/date/time literals, and the exact
+geometry relation.
 """
 
 from __future__ import annotations
@@ -16,8 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from broker.query import matches_geo, matches_q, matches_scope, matches_types, query_bbox
+from broker.query import (
+    matches_geo,
+    matches_q,
+    matches_scope,
+    matches_types,
+    query_bbox,
+)
 from broker.query.ast import ALL_TYPES, TypeAnd, TypeExpr, TypeName
+from broker.query.sql_postgres import Params, compile_q, compile_scope, compile_types
 from broker.query.values import pattern_matches
 from broker.store.base import EntityQuery, EntitySelector, ExpandedEntity, OrderKey
 
@@ -34,19 +42,22 @@ class QueryPlan:
     order: str  # ORDER BY terms, ending with the id
     params: tuple[Any, ...]
     check: Check | None  # None: the WHERE clause decides alone
+    where_params: int = 0  # the WHERE clause uses params[:where_params]; ORDER BY the rest
+
+    @property
+    def count_params(self) -> tuple[Any, ...]:
+        return self.params[: self.where_params]
 
 
 def plan_query(tenant: str, query: EntityQuery) -> QueryPlan:
-    params: list[Any] = [tenant]
-
-    def param(value: Any, cast: str) -> str:
-        params.append(value)
-        return f"${len(params)}::{cast}"
+    collector = Params([tenant])
+    params = collector.values
+    param = collector.add
 
     where = ["e.tenant = $1::text"]
     checks: list[Check] = []
     if query.selectors:
-        alternatives = [_selector_sql(selector, param) for selector in query.selectors]
+        alternatives = [_selector_sql(selector, collector) for selector in query.selectors]
         where.append("(" + " OR ".join(f"({sql})" for sql, _ in alternatives) + ")")
         if not all(exact for _, exact in alternatives):
             selectors = query.selectors
@@ -55,10 +66,16 @@ def plan_query(tenant: str, query: EntityQuery) -> QueryPlan:
         where.append(f"e.doc ?| {param(sorted(query.attrs), 'text[]')}")
     if query.q is not None:
         q = query.q
-        checks.append(lambda entity: matches_q(q, entity))
+        q_sql = compile_q(q, collector)
+        where.append(q_sql.sql)
+        if not q_sql.exact:
+            checks.append(lambda entity: matches_q(q, entity))
     if query.scope is not None:
         scope = query.scope
-        checks.append(lambda entity: matches_scope(scope, entity))
+        scope_sql = compile_scope(scope, collector)
+        where.append(scope_sql.sql)
+        if not scope_sql.exact:
+            checks.append(lambda entity: matches_scope(scope, entity))
     if query.geo is not None:
         geo = query.geo
         candidate = f"g.tenant = e.tenant AND g.entity_id = e.id AND g.attribute = {param(geo.geoproperty, 'text')}"
@@ -68,8 +85,9 @@ def plan_query(tenant: str, query: EntityQuery) -> QueryPlan:
             candidate += f" AND g.geom && ST_MakeEnvelope({corners}, 4326)"
         where.append(f"EXISTS (SELECT 1 FROM entity_geometries AS g WHERE {candidate})")
         checks.append(lambda entity: matches_geo(geo, entity))
+    where_params = len(params)
     order = _order_by(query.order_by, param)
-    return QueryPlan(" AND ".join(where), order, tuple(params), _all(checks))
+    return QueryPlan(" AND ".join(where), order, tuple(params), _all(checks), where_params)
 
 
 async def run_query(
@@ -85,7 +103,7 @@ async def run_query(
                 f"{select} LIMIT ${n + 1}::bigint OFFSET ${n + 2}::bigint", *plan.params, limit, offset
             )
             total = (
-                await conn.fetchval(f"SELECT count(*) FROM entities AS e WHERE {plan.where}", *plan.params)
+                await conn.fetchval(f"SELECT count(*) FROM entities AS e WHERE {plan.where}", *plan.count_params)
                 if count
                 else None
             )
@@ -132,23 +150,21 @@ def _order_by(keys: tuple[OrderKey, ...], param: Callable[[Any, str], str]) -> s
     return ", ".join(terms)
 
 
-def _selector_sql(selector: EntitySelector, param: Callable[[Any, str], str]) -> tuple[str, bool]:
+def _selector_sql(selector: EntitySelector, params: Params) -> tuple[str, bool]:
     """The selector's SQL condition, and whether it is exact (False: a superset, checked in Python)."""
     conditions: list[str] = []
     exact = selector.id_pattern is None
     if selector.ids is not None:
-        conditions.append(f"e.id = ANY({param(list(selector.ids), 'text[]')})")
+        conditions.append(f"e.id = ANY({params.add(list(selector.ids), 'text[]')})")
     if selector.types is not None:
-        types_sql = _types_sql(selector.types, param)
-        if types_sql is None:
-            exact = False
-        else:
-            conditions.append(types_sql)
+        types_sql = _types_sql(selector.types, params.add)
+        conditions.append(types_sql if types_sql is not None else compile_types(selector.types, params).sql)
     return " AND ".join(conditions) or "TRUE", exact
 
 
 def _types_sql(types: TypeExpr, param: Callable[[Any, str], str]) -> str | None:
-    """`types` overlaps (any of) or contains (all of) plain type names; None for nested expressions."""
+    """`types` overlaps (any of) or contains (all of) plain type names (one GIN probe); None for nested
+    expressions, which broker.query.sql_postgres compiles."""
     if isinstance(types, TypeName):
         return "TRUE" if types.name == ALL_TYPES else f"e.types && {param([types.name], 'text[]')}"
     names = [term.name for term in types.terms if isinstance(term, TypeName)]

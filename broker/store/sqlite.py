@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 import orjson
 
 from broker.errors import AlreadyExists, InternalError, NgsiLdError, ResourceNotFound, ServiceUnavailable
+from broker.store import sqlite_history
 from broker.store import sqlite_schema as sql
 from broker.query import compile_q, compile_scope, compile_types, geometry_bbox, matches_geo, query_bbox, register_functions
 from broker.query.ast import TypeExpr, TypeName, TypeOr
@@ -42,6 +43,15 @@ from broker.store.base import (
     TypeAttributeCount,
 )
 from broker.store.indexes import counter_changes
+from broker.temporal.model import (
+    AggregatedPeriod,
+    AggregationPlan,
+    HistoryCursor,
+    HistoryEntity,
+    HistoryInstance,
+    HistoryWindow,
+    InstanceRecord,
+)
 
 T = TypeVar("T")
 MIGRATIONS = sql.MIGRATIONS
@@ -206,9 +216,18 @@ class SqliteStore:
             conn.execute("COMMIT")
 
     def _write_entity(
-        self, conn: sqlite3.Connection, tenant: str, before: ExpandedEntity | None, after: ExpandedEntity | None
+        self,
+        conn: sqlite3.Connection,
+        tenant: str,
+        before: ExpandedEntity | None,
+        after: ExpandedEntity | None,
+        history: list[tuple[Any, ...]] | None = None,
     ) -> None:
-        """Insert, update or delete one entity row, with its counters and type index rows."""
+        """Insert, update or delete one entity row, with its counters, type index and history rows.
+
+        `history` collects the instance rows of a batch for one executemany (see batch_modify).
+        """
+        sqlite_history.record_write(conn, tenant, before, after, history)
         if after is not None:
             row = (_dumps(after["type"]), after["modifiedAt"], _dumps(after))
             if before is None:
@@ -320,10 +339,13 @@ class SqliteStore:
                         continue
                     current[entity_id] = after
                     outcomes.append(BatchOutcome(entity_id, before, after, result))
+                history: list[tuple[Any, ...]] = []
                 for entity_id, after in current.items():
                     before = stored.get(entity_id)
                     if before is not after:
-                        self._write_entity(conn, tenant, before, after)
+                        self._write_entity(conn, tenant, before, after, history)
+                if history:
+                    conn.executemany(sqlite_history.INSERT_INSTANCE, history)
             self._after_commit(tenant)
             return outcomes
 
@@ -416,6 +438,133 @@ class SqliteStore:
         else:
             rows = await self._read(sql.SELECT_ATTRIBUTE_COUNTS_OF, (tenant, attribute))
         return [AttributeCount(*row) for row in rows]
+
+    # -- history (temporal API, broker.store.sqlite_history) ---------------------------------
+
+    async def add_history(self, tenant: str, entity: HistoryEntity, records: list[InstanceRecord]) -> bool:
+        def run() -> bool:
+            with self._transaction() as conn:
+                if tenant not in self._known_tenants:
+                    conn.execute(sql.INSERT_TENANT, (tenant, _now()))
+                created = sqlite_history.add_instances(conn, tenant, entity, records)
+            self._after_commit(tenant)
+            return created
+
+        return await self._on_writer(run)
+
+    async def retrieve_history_entity(self, tenant: str, entity_id: str) -> HistoryEntity | None:
+        rows = await self._read(sqlite_history.SELECT_ENTITY, (tenant, entity_id))
+        return sqlite_history.entity_of(rows[0]) if rows else None
+
+    async def history_entities(
+        self,
+        tenant: str,
+        *,
+        ids: list[str] | None = None,
+        types: list[str] | None = None,
+        attrs: list[str] | None = None,
+        after_id: str | None = None,
+        limit: int,
+    ) -> list[HistoryEntity]:
+        return await self._read_with(
+            lambda conn: sqlite_history.select_entities(
+                conn, tenant, ids=ids, types=types, attrs=attrs, after_id=after_id, limit=limit
+            )
+        )
+
+    async def history_attributes(self, tenant: str, entity_id: str) -> list[str]:
+        return [row[0] for row in await self._read(sqlite_history.SELECT_ATTRIBUTES, (tenant, entity_id))]
+
+    async def read_history(
+        self,
+        tenant: str,
+        entity_id: str,
+        attribute: str,
+        window: HistoryWindow,
+        *,
+        limit: int,
+        descending: bool = False,
+        after: HistoryCursor | None = None,
+    ) -> list[HistoryInstance]:
+        return await self._read_with(
+            lambda conn: sqlite_history.select_instances(
+                conn, tenant, entity_id, attribute, window, limit=limit, descending=descending, after=after
+            )
+        )
+
+    async def history_bounds(
+        self, tenant: str, entity_id: str, attribute: str, window: HistoryWindow
+    ) -> tuple[int, int] | None:
+        return await self._read_with(lambda conn: sqlite_history.select_bounds(conn, tenant, entity_id, attribute, window))
+
+    async def aggregate_history(
+        self, tenant: str, entity_id: str, attribute: str, window: HistoryWindow, plan: AggregationPlan
+    ) -> list[AggregatedPeriod]:
+        return await self._read_with(lambda conn: sqlite_history.aggregate(conn, tenant, entity_id, attribute, window, plan))
+
+    async def modify_history_instance(
+        self,
+        tenant: str,
+        entity_id: str,
+        attribute: str,
+        row_id: int,
+        change: Callable[[dict[str, Any], int], InstanceRecord],
+    ) -> None:
+        def run() -> None:
+            with self._transaction() as conn:
+                found = sqlite_history.select_instance_doc(conn, tenant, entity_id, attribute, row_id)
+                if found is None:
+                    raise ResourceNotFound(f"attribute instance {row_id} of {attribute} of {entity_id} not found")
+                sqlite_history.update_instance(conn, tenant, row_id, change(*found))
+
+        await self._on_writer(run)
+
+    async def delete_history_instance(self, tenant: str, entity_id: str, attribute: str, row_id: int) -> None:
+        await self._history_delete(
+            lambda conn: sqlite_history.delete_instance(conn, tenant, entity_id, attribute, row_id),
+            f"attribute instance {row_id} of {attribute} of {entity_id} not found",
+        )
+
+    async def delete_history_attribute(
+        self, tenant: str, entity_id: str, attribute: str, dataset_id: str | None
+    ) -> None:
+        await self._history_delete(
+            lambda conn: sqlite_history.delete_attribute(conn, tenant, entity_id, attribute, dataset_id),
+            f"attribute {attribute} of {entity_id} has no history" + (f" in dataset {dataset_id}" if dataset_id else ""),
+        )
+
+    async def delete_history_entity(self, tenant: str, entity_id: str) -> None:
+        await self._history_delete(
+            lambda conn: sqlite_history.delete_entity(conn, tenant, entity_id), f"entity {entity_id} has no history"
+        )
+
+    async def _history_delete(self, delete: Callable[[sqlite3.Connection], bool], missing: str) -> None:
+        def run() -> None:
+            with self._transaction() as conn:
+                if not delete(conn):
+                    raise ResourceNotFound(missing)
+
+        await self._on_writer(run)
+
+    async def purge_history(self, tenant: str, before_ms: int) -> int:
+        def run() -> int:
+            with self._transaction() as conn:
+                return sqlite_history.purge(conn, tenant, before_ms)
+
+        return await self._on_writer(run)
+
+    async def history_tenants(self) -> list[str]:
+        return [row[0] for row in await self._read(sqlite_history.SELECT_TENANTS, ())]
+
+    async def maintain_history(self, now_ms: int) -> None:
+        """Nothing to prepare: SQLite keeps the history in one table."""
+
+    async def _read_with(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        def run() -> T:
+            with _translate_errors():
+                return work(self._reader_connection())
+
+        return await self._on_reader(run)
 
     # -- documents ---------------------------------------------------------------------------
 

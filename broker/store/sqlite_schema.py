@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from broker.store import sqlite_history
+
 # Each entry moves the schema one version forward; PRAGMA user_version records how far we are.
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -54,6 +56,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX geo_entries_by_attribute ON geo_entries (tenant, attribute);
     CREATE VIRTUAL TABLE geo_rtree USING rtree (id, min_lon, max_lon, min_lat, max_lat);
     """,
+    sqlite_history.MIGRATION,  # 4: the attribute history (temporal API)
 )
 
 SELECT_DOC = "SELECT doc FROM entities WHERE tenant = ? AND id = ?"

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,23 @@ from broker.query import (
     parse_type_selection,
 )
 from broker.store import PostgresStore, SqliteStore, Store
-from broker.store.base import AttributeCount, EntityQuery, EntitySelector, OrderKey, TypeAttributeCount
+from broker.store.base import (
+    AttributeCount,
+    EntityQuery,
+    EntitySelector,
+    OrderKey,
+    TypeAttributeCount,
+)
+from broker.temporal import (
+    AGGREGATION_METHODS,
+    AggregationPlan,
+    Duration,
+    HistoryCursor,
+    HistoryEntity,
+    HistoryWindow,
+    instance_record,
+)
+from broker.temporal.times import datetime_ms, month_index
 
 T = "https://example.org/Thing"
 U = "https://example.org/Other"
@@ -439,3 +456,172 @@ async def test_query_orders_by_keys_with_missing_values_last(city: Store) -> Non
     q = EntityQuery(q=expand_query(parse_q("speed>20"), TERMS), order_by=(OrderKey(rel("speed"), "value", True),))
     page, total = await city.query_entities("q", q, limit=2, offset=1, count=True)
     assert [e["id"] for e in page] == ["urn:x:4", "urn:x:3"] and total == 4
+
+
+# -- the attribute history (temporal API) -------------------------------------------------------------
+# Each test writes in a tenant of its own: the PostgreSQL session database keeps the history tables
+# between tests (tests/conftest.py RESET_DATA empties the entity tables only).
+
+
+TEMP = "https://example.org/temperature"
+HOUR_MS = 3_600_000
+
+
+@pytest.fixture
+def tenant() -> str:
+    return f"h{uuid.uuid4().hex[:12]}"
+
+
+def reading(value: Any, observed: str, **members: Any) -> dict[str, Any]:
+    return {"type": "Property", "value": value, "observedAt": observed, **members}
+
+
+def ms(text: str) -> int:
+    return datetime_ms(text)
+
+
+async def set_temperature(store: Store, tenant: str, entity_id: str, value: Any, observed: str) -> None:
+    def change(doc: dict[str, Any]) -> None:
+        doc[TEMP] = [reading(value, observed, createdAt="2026-07-01T00:00:00.000Z", modifiedAt=observed)]
+        doc["modifiedAt"] = observed
+
+    await store.modify_entity(tenant, entity_id, change)
+
+
+async def test_every_entity_write_records_the_changed_instances(store: Store, tenant: str) -> None:
+    doc = entity("urn:x:1", label="a")
+    doc[TEMP] = [reading(20.0, "2026-07-01T00:00:00Z")]
+    await store.create_entity(tenant, doc)
+    await set_temperature(store, tenant, "urn:x:1", 21.0, "2026-07-01T01:00:00Z")
+    await set_temperature(store, tenant, "urn:x:1", 21.0, "2026-07-01T01:00:00Z")  # unchanged: no row
+    await store.batch_modify(tenant, [("urn:x:1", lambda e: ({**(e or {}), TEMP: [reading(22.0, "2026-07-01T02:00:00Z")]}, None))])
+    rows = await store.read_history(tenant, "urn:x:1", TEMP, HistoryWindow(), limit=10)
+    assert [row.doc["value"] for row in rows] == [20.0, 21.0, 22.0]
+    assert [row.time_ms for row in rows] == [ms("2026-07-01T00:00:00Z"), ms("2026-07-01T01:00:00Z"), ms("2026-07-01T02:00:00Z")]
+    assert len({row.row_id for row in rows}) == 3
+    assert await store.history_attributes(tenant, "urn:x:1") == sorted([TEMP, "https://example.org/label"])
+    await store.delete_entity(tenant, "urn:x:1")
+    deleted = await store.read_history(tenant, "urn:x:1", TEMP, HistoryWindow("deletedAt"), limit=10)
+    assert len(deleted) == 1 and deleted[0].doc["value"] == "urn:ngsi-ld:null" and deleted[0].deleted_at_ms is not None
+    known = await store.retrieve_history_entity(tenant, "urn:x:1")
+    assert known is not None and known.types == (T,) and known.deleted_at_ms is not None
+
+
+async def test_a_batch_records_each_entity(store: Store, tenant: str) -> None:
+    def create(entity_id: str, value: float) -> Any:
+        return lambda current: ({**entity(entity_id), TEMP: [reading(value, "2026-07-01T00:00:00Z")]}, None)
+
+    await store.batch_modify(tenant, [("urn:x:1", create("urn:x:1", 1.0)), ("urn:x:2", create("urn:x:2", 2.0))])
+    for entity_id, value in (("urn:x:1", 1.0), ("urn:x:2", 2.0)):
+        rows = await store.read_history(tenant, entity_id, TEMP, HistoryWindow(), limit=10)
+        assert [row.doc["value"] for row in rows] == [value]
+
+
+async def add_readings(store: Store, tenant: str, entity_id: str, values: list[tuple[str, Any]], dataset: str | None = None) -> bool:
+    records = []
+    for observed, value in values:
+        instance = reading(value, observed, createdAt=observed, modifiedAt=observed)
+        if dataset:
+            instance["datasetId"] = dataset
+        records.append(instance_record(entity_id, TEMP, instance, ms(observed)))
+    return await store.add_history(tenant, HistoryEntity(entity_id, (T,)), records)
+
+
+async def test_windows_order_and_keyset_paging(store: Store, tenant: str) -> None:
+    hours = [(f"2026-07-01T{h:02d}:00:00Z", float(h)) for h in range(6)]
+    assert await add_readings(store, tenant, "urn:x:1", hours) is True
+    assert await add_readings(store, tenant, "urn:x:1", [("2026-07-01T06:00:00Z", 6.0)]) is False
+    window = HistoryWindow(start_ms=ms("2026-07-01T01:00:00Z"), end_ms=ms("2026-07-01T04:00:00Z"), bounded=True)
+    rows = await store.read_history(tenant, "urn:x:1", TEMP, window, limit=10)
+    assert [row.doc["value"] for row in rows] == [1.0, 2.0, 3.0]  # [start, end)
+    latest = await store.read_history(tenant, "urn:x:1", TEMP, HistoryWindow(), limit=2, descending=True)
+    assert [row.doc["value"] for row in latest] == [6.0, 5.0]
+    first = await store.read_history(tenant, "urn:x:1", TEMP, HistoryWindow(), limit=4)
+    rest = await store.read_history(
+        tenant, "urn:x:1", TEMP, HistoryWindow(), limit=10, after=HistoryCursor(first[-1].time_ms, first[-1].row_id)
+    )
+    assert [row.doc["value"] for row in first + rest] == [float(h) for h in range(7)]
+    assert await store.history_bounds(tenant, "urn:x:1", TEMP, window) == (ms("2026-07-01T01:00:00Z"), ms("2026-07-01T03:00:00Z"))
+
+
+async def test_aggregation_runs_per_dataset_and_period(store: Store, tenant: str) -> None:
+    values = [1.0, 2.0, 2.0, 7.0, 10.0, 12.0]
+    await add_readings(store, tenant, "urn:x:1", [(f"2026-07-01T00:{10 * i:02d}:00Z", v) for i, v in enumerate(values)])
+    await add_readings(store, tenant, "urn:x:1", [("2026-07-01T00:00:00Z", 100.0)], dataset="urn:ngsi-ld:Dataset:b")
+    origin = ms("2026-07-01T00:00:00Z")
+    plan = AggregationPlan(AGGREGATION_METHODS, Duration(ms=HOUR_MS // 2), origin)
+    periods = await store.aggregate_history(tenant, "urn:x:1", TEMP, HistoryWindow(), plan)
+    by_key = {(p.dataset_id, p.bucket): p for p in periods}
+    assert sorted(by_key) == [("", 0), ("", 1), ("urn:ngsi-ld:Dataset:b", 0)]
+    first, second = by_key[("", 0)], by_key[("", 1)]
+    assert (first.total_count, first.distinct_count, first.sum, first.min, first.max) == (3, 2, 5.0, 1.0, 2.0)
+    assert first.avg == pytest.approx(5 / 3) and first.sumsq == pytest.approx(9.0)
+    assert first.variance == pytest.approx(((1 - 5 / 3) ** 2 + 2 * (2 - 5 / 3) ** 2) / 3)
+    assert (second.total_count, second.sum) == (3, 29.0)
+    assert (first.first_ms, second.last_ms) == (origin, ms("2026-07-01T00:50:00Z"))
+    whole = await store.aggregate_history(tenant, "urn:x:1", TEMP, HistoryWindow(dataset_ids=("",)), AggregationPlan(("sum",), Duration(), origin))
+    assert [(p.bucket, p.total_count, p.sum, p.avg) for p in whole] == [(0, 6, 34.0, None)]  # only what was asked
+
+
+async def test_calendar_month_periods(store: Store, tenant: str) -> None:
+    await add_readings(
+        store, tenant, "urn:x:1", [("2026-06-30T23:59:59Z", 1.0), ("2026-07-01T00:00:00Z", 2.0), ("2026-07-31T23:00:00Z", 3.0), ("2026-08-01T00:00:00Z", 4.0)]
+    )
+    origin = ms("2026-06-01T00:00:00Z")
+    assert month_index(origin) == 2026 * 12 + 5
+    periods = await store.aggregate_history(tenant, "urn:x:1", TEMP, HistoryWindow(), AggregationPlan(("sum",), Duration(months=1), origin))
+    assert [(p.bucket, p.sum) for p in periods] == [(0, 1.0), (1, 5.0), (2, 4.0)]
+    two = await store.aggregate_history(tenant, "urn:x:1", TEMP, HistoryWindow(), AggregationPlan(("sum",), Duration(months=2), origin))
+    assert [(p.bucket, p.sum) for p in two] == [(0, 6.0), (1, 4.0)]
+
+
+async def test_history_entities_select_by_type_id_and_attribute(store: Store, tenant: str) -> None:
+    await add_readings(store, tenant, "urn:x:1", [("2026-07-01T00:00:00Z", 1.0)])
+    await store.add_history(tenant, HistoryEntity("urn:x:2", (U,)), [])
+    await store.add_history(tenant, HistoryEntity("urn:x:1", (U,)), [])  # types merge
+    assert [e.id for e in await store.history_entities(tenant, types=[T], limit=10)] == ["urn:x:1"]
+    assert [e.id for e in await store.history_entities(tenant, types=[U], limit=10)] == ["urn:x:1", "urn:x:2"]
+    assert [e.id for e in await store.history_entities(tenant, attrs=[TEMP], limit=10)] == ["urn:x:1"]
+    assert [e.id for e in await store.history_entities(tenant, ids=["urn:x:2"], limit=10)] == ["urn:x:2"]
+    assert [e.id for e in await store.history_entities(tenant, after_id="urn:x:1", limit=10)] == ["urn:x:2"]
+    known = await store.retrieve_history_entity(tenant, "urn:x:1")
+    assert known is not None and known.types == (T, U)
+    assert tenant in await store.history_tenants()
+
+
+async def test_modify_and_delete_instances_attributes_and_entities(store: Store, tenant: str) -> None:
+    await add_readings(store, tenant, "urn:x:1", [("2026-07-01T00:00:00Z", 1.0), ("2026-07-01T01:00:00Z", 2.0)])
+    await add_readings(store, tenant, "urn:x:1", [("2026-07-01T00:00:00Z", 9.0)], dataset="urn:ngsi-ld:Dataset:b")
+    rows = await store.read_history(tenant, "urn:x:1", TEMP, HistoryWindow(dataset_ids=("",)), limit=10)
+
+    def change(doc: dict[str, Any], created_ms: int) -> Any:
+        return instance_record("urn:x:1", TEMP, {**doc, "value": 1.5}, ms("2026-07-02T00:00:00Z"))
+
+    await store.modify_history_instance(tenant, "urn:x:1", TEMP, rows[0].row_id, change)
+    await store.delete_history_instance(tenant, "urn:x:1", TEMP, rows[1].row_id)
+    left = await store.read_history(tenant, "urn:x:1", TEMP, HistoryWindow(), limit=10)
+    assert sorted(row.doc["value"] for row in left) == [1.5, 9.0]
+    with pytest.raises(ResourceNotFound):
+        await store.delete_history_instance(tenant, "urn:x:1", TEMP, rows[1].row_id)
+    with pytest.raises(ResourceNotFound):
+        await store.modify_history_instance(tenant, "urn:x:1", TEMP, rows[1].row_id, change)
+    await store.delete_history_attribute(tenant, "urn:x:1", TEMP, "")  # the default instance only
+    assert [row.dataset_id for row in await store.read_history(tenant, "urn:x:1", TEMP, HistoryWindow(), limit=10)] == [
+        "urn:ngsi-ld:Dataset:b"
+    ]
+    await store.delete_history_attribute(tenant, "urn:x:1", TEMP, None)
+    assert await store.history_attributes(tenant, "urn:x:1") == []
+    with pytest.raises(ResourceNotFound):
+        await store.delete_history_attribute(tenant, "urn:x:1", TEMP, None)
+    await store.delete_history_entity(tenant, "urn:x:1")
+    assert await store.retrieve_history_entity(tenant, "urn:x:1") is None
+    with pytest.raises(ResourceNotFound):
+        await store.delete_history_entity(tenant, "urn:x:1")
+
+
+async def test_retention_purges_what_is_older_than_the_cutoff(store: Store, tenant: str) -> None:
+    await add_readings(store, tenant, "urn:x:1", [(f"2026-07-0{d}T00:00:00Z", float(d)) for d in range(1, 6)])
+    assert await store.purge_history(tenant, ms("2026-07-03T00:00:00Z")) == 2
+    rows = await store.read_history(tenant, "urn:x:1", TEMP, HistoryWindow(), limit=10)
+    assert [row.doc["value"] for row in rows] == [3.0, 4.0, 5.0]
+    await store.maintain_history(ms("2026-07-03T00:00:00Z"))  # idempotent preparation

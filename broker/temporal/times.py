@@ -1,0 +1,135 @@
+# SPDX-License-Identifier: EUPL-1.2
+"""Instants and durations of the temporal API: DateTime (clause 4.6.3) and ISO 8601 durations.
+
+The history keeps every instant as integer milliseconds since the Unix epoch (UTC): both stores
+compare and bucket integers, and millisecond precision is the broker's own (createdAt/modifiedAt).
+A finer observedAt keeps its text in the stored instance; only its ordering is by millisecond.
+
+Durations (aggrPeriodDuration, clause 4.5.19) are either calendar (years and months) or fixed
+(weeks, days, hours, minutes, seconds; a day is 24 h, since every instant is UTC). A duration that
+mixes both has no single bucket width, and is refused.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from broker.errors import BadRequestData
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DURATION = re.compile(
+    r"^P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
+)
+_WEEKS = re.compile(r"^P(?P<weeks>\d+)W$")
+DAY_MS = 86_400_000
+
+
+def parse_datetime(text: object, name: str) -> int:
+    """A DateTime parameter (YYYY-MM-DDThh:mm:ss[.fff]Z, UTC only) as epoch milliseconds."""
+    if not isinstance(text, str) or not _DATETIME.match(text):
+        raise BadRequestData(f"{name} must be a DateTime such as 2026-07-01T00:00:00Z (UTC, clause 4.6.3), got {text!r}")
+    try:
+        return to_ms(datetime.fromisoformat(text))
+    except ValueError:
+        raise BadRequestData(f"{name} is not a valid DateTime: {text!r}") from None
+
+
+def parse_date_or_datetime(text: str, name: str, *, end: bool) -> int:
+    """A day (YYYY-MM-DD, the whole UTC day) or a DateTime; `end`: the exclusive end of the range."""
+    if _DATE.match(text):
+        try:
+            day = datetime.fromisoformat(text).replace(tzinfo=UTC)
+        except ValueError:
+            raise BadRequestData(f"{name} is not a valid date: {text!r}") from None
+        return to_ms(day) + (DAY_MS if end else 0)
+    return parse_datetime(text, name)
+
+
+def datetime_ms(text: str) -> int:
+    """A stored DateTime (already validated on write) as epoch milliseconds."""
+    return to_ms(datetime.fromisoformat(text))
+
+
+def to_ms(moment: datetime) -> int:
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+@functools.lru_cache(maxsize=65_536)  # period bounds repeat for every entity of an aggregated query
+def format_ms(ms: int) -> str:
+    """The broker's DateTime form: UTC, milliseconds, 'Z'."""
+    moment = _EPOCH + timedelta(milliseconds=ms)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def month_index(ms: int) -> int:
+    """Months since January of year 0 of the UTC month holding the instant (bucket arithmetic)."""
+    moment = _EPOCH + timedelta(milliseconds=ms)
+    return moment.year * 12 + moment.month - 1
+
+
+def month_start_ms(index: int) -> int:
+    """The first instant of the month `index` (as month_index counts)."""
+    year, month = divmod(index, 12)
+    return to_ms(datetime(year, month + 1, 1, tzinfo=UTC))
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    """An aggrPeriodDuration: whole months (calendar) or milliseconds (fixed); both zero: PT0S."""
+
+    months: int = 0
+    ms: int = 0
+
+    @property
+    def is_zero(self) -> bool:
+        return self.months == 0 and self.ms == 0
+
+
+def parse_duration(text: object, name: str = "aggrPeriodDuration") -> Duration:
+    """P[n]Y[n]M[n]DT[n]H[n]M[n]S or P[n]W (clause 4.5.19); PT0S spans the whole time range."""
+    if not isinstance(text, str):
+        raise BadRequestData(f"{name} must be an ISO 8601 duration such as PT1H")
+    weeks = _WEEKS.match(text)
+    if weeks:
+        return Duration(ms=int(weeks["weeks"]) * 7 * DAY_MS)
+    match = _DURATION.match(text)
+    if match is None or text in ("P", "PT") or text.endswith("T"):
+        raise BadRequestData(
+            f"{name} {text!r} is not an ISO 8601 duration (P[n]Y[n]M[n]DT[n]H[n]M[n]S or P[n]W, e.g. PT1H, P1D, P1M)"
+        )
+    parts = {key: value for key, value in match.groupdict().items() if value is not None}
+    months = int(parts.get("years", 0)) * 12 + int(parts.get("months", 0))
+    seconds = float(parts.get("seconds", 0))
+    ms = (
+        int(parts.get("days", 0)) * DAY_MS
+        + int(parts.get("hours", 0)) * 3_600_000
+        + int(parts.get("minutes", 0)) * 60_000
+        + round(seconds * 1000)
+    )
+    if months and ms:
+        raise BadRequestData(
+            f"{name} {text!r} mixes calendar parts (years, months) with fixed parts (weeks, days, hours, minutes, "
+            "seconds); this broker aggregates by one kind: use e.g. P1M or P30D"
+        )
+    return Duration(months=months, ms=ms)
+
+
+__all__ = [
+    "DAY_MS",
+    "Duration",
+    "datetime_ms",
+    "format_ms",
+    "month_index",
+    "month_start_ms",
+    "parse_date_or_datetime",
+    "parse_datetime",
+    "parse_duration",
+    "to_ms",
+]
