@@ -83,6 +83,10 @@ _CONNECTION_LOST: tuple[type[BaseException], ...] = (
     pg.AdminShutdownError,
     pg.CrashShutdownError,
     ConnectionError,
+    # A pooled connection left mid-operation by a server restart ("cannot switch to state ...;
+    # another operation is in progress"): unusable, like a lost one.
+    pg.InternalClientError,
+    pg.InterfaceError,
 )
 _CONFLICTS: tuple[type[BaseException], ...] = (pg.DeadlockDetectedError, pg.SerializationError)
 
@@ -216,9 +220,9 @@ class PostgresStore:
                         if not retry_unique or attempt == _ATTEMPTS:
                             raise
                     except _CONNECTION_LOST:
+                        await pool.expire_connections()  # every pooled connection may be as broken
                         if began or attempt > 1:
                             raise
-                        await pool.expire_connections()
             raise AssertionError("unreachable")
         finally:
             self._observed("write", started)
@@ -631,11 +635,10 @@ def _translate_errors() -> Iterator[None]:
         raise InternalError("the PostgreSQL database named in the store URL does not exist") from exc
     except pg.InvalidAuthorizationSpecificationError as exc:  # includes a wrong password
         raise InternalError("PostgreSQL refused the store's credentials") from exc
-    except pg.InterfaceError as exc:
-        if "closed" in str(exc) or "closing" in str(exc):
-            raise ServiceUnavailable("the PostgreSQL store is not available (connection closed)") from exc
-        raise InternalError(f"the PostgreSQL store failed ({type(exc).__name__})") from exc
-    except (pg.PostgresError, pg.InternalClientError) as exc:
+    except (pg.InterfaceError, pg.InternalClientError) as exc:
+        # a connection the server dropped or left mid-operation (a restart): the call may succeed later
+        raise ServiceUnavailable(f"the PostgreSQL store is not available ({type(exc).__name__})") from exc
+    except pg.PostgresError as exc:
         raise InternalError(f"the PostgreSQL store failed ({type(exc).__name__})") from exc
 
 
