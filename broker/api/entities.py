@@ -44,6 +44,7 @@ from broker.entities.operations import UpdateResult
 from broker.entities.service import EntityService
 from broker.errors import BadRequestData, MethodNotAllowed, ResourceNotFound
 from broker.ld import TermMap, expand_entity, expand_fragment
+from broker.query import expand_query, matches_types, parse_type_selection
 
 _RETRIEVE_PARAMS = {
     "type", "attrs", "pick", "omit", "options", "format", "lang", "geometryProperty", "datasetId", "local",
@@ -126,7 +127,8 @@ async def _retrieve_entity(request: Request, service: EntityService, segments: l
     call = await prepare(request, offered=RETRIEVAL_MEDIA_TYPES)
     form = parse_representation(params.get("options"), params.get("format"))
     tm = call.term_map
-    types = [tm.expand_type(name) for name in split_list(params.get("type"), "type") or ()]
+    type_text = params.get("type")
+    type_expr = expand_query(parse_type_selection(type_text), tm) if type_text is not None else None
     attrs = _expand_names(split_list(params.get("attrs"), "attrs"), tm)
     pick = _expand_members(split_list(params.get("pick"), "pick"), tm)
     omit = _expand_members(split_list(params.get("omit"), "omit"), tm)
@@ -135,7 +137,9 @@ async def _retrieve_entity(request: Request, service: EntityService, segments: l
     dataset_ids = parse_dataset_ids(params.get("datasetId"))
     if params.get("geometryProperty") is not None and call.media_type != GEO_JSON:
         raise BadRequestData("geometryProperty applies only to Accept: application/geo+json (clause 5.7.1.4)")
-    entity = await service.retrieve_entity(call.tenant, segments[0], types or None)
+    entity = await service.retrieve_entity(call.tenant, segments[0])
+    if type_expr is not None and not matches_types(type_expr, entity):
+        raise ResourceNotFound(f"entity {segments[0]} is not of type {type_text}")  # clause 4.17 selection
     if attrs is not None and not attrs.intersection(entity):
         raise ResourceNotFound(f"entity {segments[0]} has none of the attributes asked for (attrs)")
     selected = representation.select(
