@@ -448,12 +448,14 @@ async def ensure_partitions(conn: Any, now_ms: int, months_ahead: int = MONTHS_A
                     continue
                 low, high = month_start_ms(index), month_start_ms(index + 1)
                 await conn.execute(f"CREATE TABLE {name} (LIKE history INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
-                await conn.execute(
+                moved: str = await conn.execute(
                     f"WITH moved AS (DELETE FROM history_default WHERE ts >= {_ts('$1')} AND ts < {_ts('$2')} "
                     f"RETURNING *) INSERT INTO {name} SELECT * FROM moved",
                     low,
                     high,
                 )
+                if not moved.endswith(" 0"):  # statistics for the planner now, not at autovacuum's next visit
+                    await conn.execute(f"ANALYZE {name}")
                 await conn.execute(
                     f"ALTER TABLE history ATTACH PARTITION {name} "
                     f"FOR VALUES FROM ('{format_ms(low)}') TO ('{format_ms(high)}')"
