@@ -310,7 +310,13 @@ class PostgresStore:
                 for entity_id, after in current.items()
                 if stored.get(entity_id) is not after
             ]
-            created = await self._write_entities(conn, tenant, writes)
+            # History step by step: an entity updated twice in one batch keeps both instances.
+            steps = [
+                (outcome.before, outcome.after)
+                for outcome in outcomes
+                if outcome.error is None and outcome.before is not outcome.after
+            ]
+            created = await self._write_entities(conn, tenant, writes, history_writes=steps)
             return outcomes, created
 
         outcomes, created = await self._write(work, retry_unique=True)
@@ -331,7 +337,9 @@ class PostgresStore:
 
         return await self._read(work)
 
-    async def _write_entities(self, conn: Connection, tenant: str, writes: list[Write]) -> bool:
+    async def _write_entities(
+        self, conn: Connection, tenant: str, writes: list[Write], *, history_writes: list[Write] | None = None
+    ) -> bool:
         """Insert, update and delete entity rows, with their counters, type index and geometries.
 
         Rows and counter keys are written in sorted order, so concurrent transactions lock them
@@ -368,7 +376,9 @@ class PostgresStore:
             await conn.execute(sql.COUNT_ENTITIES, tenant, len(inserts) - len(deletes))
         await write_counters(conn, tenant, writes)
         await write_geometries(conn, tenant, writes)
-        await postgres_history.record_writes(conn, tenant, writes, int(time.time() * 1000))
+        await postgres_history.record_writes(
+            conn, tenant, writes if history_writes is None else history_writes, int(time.time() * 1000)
+        )
         return bool(inserts)
 
     # -- tenants -----------------------------------------------------------------------------

@@ -222,12 +222,16 @@ class SqliteStore:
         before: ExpandedEntity | None,
         after: ExpandedEntity | None,
         history: list[tuple[Any, ...]] | None = None,
+        *,
+        record_history: bool = True,
     ) -> None:
         """Insert, update or delete one entity row, with its counters, type index and history rows.
 
-        `history` collects the instance rows of a batch for one executemany (see batch_modify).
+        `history` collects the instance rows of a batch for one executemany (see batch_modify);
+        `record_history=False` when the caller recorded the history step by step itself.
         """
-        sqlite_history.record_write(conn, tenant, before, after, history)
+        if record_history:
+            sqlite_history.record_write(conn, tenant, before, after, history)
         if after is not None:
             row = (_dumps(after["type"]), after["modifiedAt"], _dumps(after))
             if before is None:
@@ -339,11 +343,16 @@ class SqliteStore:
                         continue
                     current[entity_id] = after
                     outcomes.append(BatchOutcome(entity_id, before, after, result))
+                # History step by step: an entity updated twice in one batch (an IoT agent's batch of
+                # uplinks) keeps both instances; the entity row is then written once, final.
                 history: list[tuple[Any, ...]] = []
+                for outcome in outcomes:
+                    if outcome.error is None and outcome.before is not outcome.after:
+                        sqlite_history.record_write(conn, tenant, outcome.before, outcome.after, history)
                 for entity_id, after in current.items():
                     before = stored.get(entity_id)
                     if before is not after:
-                        self._write_entity(conn, tenant, before, after, history)
+                        self._write_entity(conn, tenant, before, after, record_history=False)
                 if history:
                     conn.executemany(sqlite_history.INSERT_INSTANCE, history)
             self._after_commit(tenant)

@@ -118,6 +118,16 @@ class BrokerProcess:
             assert response.status == 200, await response.text()
             return await response.json(content_type=None)  # type: ignore[no-any-return]
 
+    async def temporal_values(self, entity_id: str, attribute: str, tenant: str | None = None) -> list[list[Any]]:
+        """[value, observedAt] of every instance of one attribute, oldest first (GET /temporal/entities/{id})."""
+        headers = {"NGSILD-Tenant": tenant} if tenant else {}
+        url = f"{self.url}{API}/temporal/entities/{entity_id}"
+        params = {"attrs": attribute, "options": "temporalValues", "timerel": "after", "timeAt": "1970-01-01T00:00:00Z"}
+        async with aiohttp.ClientSession() as http, http.get(url, headers=headers, params=params) as response:
+            assert response.status == 200, await response.text()
+            body = await response.json(content_type=None)
+        return list(body[attribute]["values"])
+
     async def query(self, tenant: str | None = None, **params: str) -> list[dict[str, Any]]:
         headers = {"NGSILD-Tenant": tenant} if tenant else {}
         url = f"{self.url}{API}/entities"

@@ -272,6 +272,10 @@ async def test_a_broker_outage_mid_stream_loses_nothing_and_keeps_the_order(
 
     history = proxy.history(entity_id, "temperature")
     assert history == sent  # every uplink exactly once, in the order the station sent them
+    # ... and the broker's own attribute history (the temporal API) says the same
+    temporal = await broker.temporal_values(entity_id, "temperature", names["tenant"])
+    assert [value for value, _ in temporal] == [value for value, _ in sent]
+    assert [observed[:19] for _, observed in temporal] == [observed[:19] for _, observed in sent]
     entity = await broker.entity(entity_id, names["tenant"])
     assert entity is not None and entity["temperature"]["observedAt"] == sent[-1][1]
     assert proxy.refused > 0  # the agent did try while the broker was down
