@@ -297,7 +297,7 @@ class SqliteStore:
 
     async def retrieve_entity(self, tenant: str, entity_id: str) -> ExpandedEntity | None:
         rows = await self._read(sql.SELECT_DOC, (tenant, entity_id))
-        return orjson.loads(rows[0][0]) if rows else None  # type: ignore[no-any-return]
+        return orjson.loads(rows[0][0]) if rows else None
 
     async def modify_entity(
         self, tenant: str, entity_id: str, change: Callable[[ExpandedEntity], T]
@@ -331,7 +331,7 @@ class SqliteStore:
         def run() -> list[BatchOutcome]:
             with self._transaction() as conn:
                 stored = _load_many(conn, tenant, list(dict.fromkeys(entity_id for entity_id, _ in changes)))
-                current = dict(stored)
+                current: dict[str, ExpandedEntity | None] = dict(stored)
                 outcomes: list[BatchOutcome] = []
                 for entity_id, change in changes:
                     before = current.get(entity_id)
@@ -391,8 +391,8 @@ class SqliteStore:
                 # The R*Tree gave candidates by bounding box; the exact predicate decides here.
                 page: list[ExpandedEntity] = []
                 matched = 0
-                rows = conn.execute(f"SELECT doc FROM entities WHERE {condition} ORDER BY {order}", (*params, *order_params))
-                for (doc,) in rows:
+                cursor = conn.execute(f"SELECT doc FROM entities WHERE {condition} ORDER BY {order}", (*params, *order_params))
+                for (doc,) in cursor:
                     entity = orjson.loads(doc)
                     if not matches_geo(query.geo, entity):
                         continue
@@ -591,7 +591,7 @@ class SqliteStore:
 
     async def retrieve_document(self, kind: str, tenant: str, doc_id: str) -> dict[str, Any] | None:
         rows = await self._read(sql.SELECT_DOCUMENT, (kind, tenant, doc_id))
-        return orjson.loads(rows[0][0]) if rows else None  # type: ignore[no-any-return]
+        return orjson.loads(rows[0][0]) if rows else None
 
     async def list_documents(self, kind: str, tenant: str) -> list[dict[str, Any]]:
         return [orjson.loads(row[0]) for row in await self._read(sql.SELECT_DOCUMENTS, (kind, tenant))]
