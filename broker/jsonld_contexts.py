@@ -15,21 +15,22 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import unquote
 
+from broker.entities.operations import now_iso
 from broker.errors import BadRequestData, ResourceNotFound
-from broker.ld import ContextResolver, TermMap, core_context_document, is_core_context_url
+from broker.ld import (
+    ContextResolver,
+    TermMap,
+    core_context_document,
+    is_core_context_url,
+)
 from broker.store.base import Store
 
 DOCUMENT_KIND = "jsonldContext"
 HOSTED_PATH = "/ngsi-ld/v1/jsonldContexts/"
 KINDS = ("Hosted", "Cached", "ImplicitlyCreated")
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def local_id_of(url: str) -> str:
@@ -66,7 +67,7 @@ class ContextRegistry:
             return await self.resolver.resolve(None)
         context = await self._inline_hosted(tenant, context)
         term_map, urls = await self.resolver.resolve_with_urls(context)
-        now = _now()
+        now = now_iso()
         cached = self._of(tenant).cached
         for url in urls:
             usage = cached.get(url)
@@ -84,7 +85,7 @@ class ContextRegistry:
             record = await self._hosted(tenant, local_id)
             if record is None:
                 return context
-            now = _now()
+            now = now_iso()
             usage = self._of(tenant).hosted_usage.setdefault(local_id, _Usage(context, record["createdAt"], now))
             usage.last_usage = now
             usage.number_of_hits += 1
@@ -110,7 +111,7 @@ class ContextRegistry:
         await self.resolver.resolve(context)  # invalid: BadRequestData; unreachable remote parts: 504
         local_id = uuid.uuid4().hex
         url = f"{base_url.rstrip('/')}{HOSTED_PATH}{local_id}"
-        record = {"localId": local_id, "URL": url, "createdAt": _now(), "document": {"@context": context}}
+        record = {"localId": local_id, "URL": url, "createdAt": now_iso(), "document": {"@context": context}}
         await self.store.create_document(DOCUMENT_KIND, tenant, local_id, record)
         return local_id
 

@@ -9,20 +9,16 @@ IoT agents need only to register their commands and get 201 + Location back.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
 from typing import Any
 
 from broker.entities.normalize import check_entity_id, check_name, is_datetime, is_uri
+from broker.entities.operations import now_iso
 from broker.errors import BadRequestData
 from broker.ld import TermMap
 
 DOCUMENT_KIND = "csourceRegistration"
 MODES = ("inclusive", "exclusive", "redirect", "auxiliary")
 _SYSTEM = ("createdAt", "modifiedAt")
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_registration(body: Any, tm: TermMap, *, require_all: bool = True) -> dict[str, Any]:
@@ -64,7 +60,7 @@ def parse_registration(body: Any, tm: TermMap, *, require_all: bool = True) -> d
 
 
 def new_registration(reg: dict[str, Any]) -> dict[str, Any]:
-    now = _now()
+    now = now_iso()
     reg.setdefault("id", f"urn:ngsi-ld:ContextSourceRegistration:{uuid.uuid4()}")
     reg["createdAt"] = reg["modifiedAt"] = now
     return reg
@@ -77,7 +73,7 @@ def merge_registration(current: dict[str, Any], fragment: dict[str, Any]) -> dic
     for key, value in fragment.items():
         if value is None:
             merged.pop(key, None)
-    merged["modifiedAt"] = _now()
+    merged["modifiedAt"] = now_iso()
     return merged
 
 

@@ -24,6 +24,7 @@ from broker.entities.normalize import (
     is_datetime,
     is_uri,
 )
+from broker.entities.operations import now_iso
 from broker.errors import BadRequestData, OperationNotSupported
 from broker.ld import TermMap
 from broker.query import (
@@ -64,10 +65,6 @@ _ENDPOINT_MEMBERS = frozenset({"uri", "accept", "timeout", "cooldown", "receiver
 _GEOQ_MEMBERS = frozenset({"georel", "geometry", "coordinates", "geoproperty"})
 _SELECTOR_MEMBERS = frozenset({"id", "idPattern", "type"})
 _MAX_PATTERN_LENGTH = 1_000
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_instant(value: str) -> datetime:
