@@ -119,6 +119,16 @@ class _Elements:
         )
 
 
+class _Single(_Elements):
+    """The one element of a single-valued target: conditions apply to it directly."""
+
+    def __init__(self, etype: str, evalue: str) -> None:
+        super().__init__([], etype, evalue)
+
+    def any(self, condition: str) -> str:
+        return f"({condition})"
+
+
 class _Compiler:
     """Builds SQL text with a marker per parameter; `finish` turns the markers into "?" in text order, so a
     fragment may be used twice (a condition repeated for each source of elements) and still bind right."""
@@ -156,7 +166,31 @@ class _Compiler:
         if isinstance(node, Exists):
             return self.instances(node.path, lambda instance: self.exists(instance, node.path))
         comparison = node
-        return self.instances(node.path, lambda instance: self.comparison(instance, comparison))
+        general = self.instances(node.path, lambda instance: self.comparison(instance, comparison))
+        single = self.single_property_value(comparison)
+        if single is None:
+            return general
+        # CASE evaluates one branch only: most rows take the cheap one.
+        return f"(CASE WHEN {single[0]} THEN {single[1]} ELSE {general} END)"
+
+    def single_property_value(self, node: Comparison) -> tuple[str, str] | None:
+        """(guard, condition) for the common shape of an attribute: one instance, a Property whose value is a
+        JSON scalar. Its only element is that value, so the comparison needs no json_each; any other shape
+        (datasetIds, other attribute types, arrays, objects) takes the general fragment."""
+        path = node.path
+        if path.compound or path.sub_path:
+            return None
+        attribute = json_path(path.attribute)
+        doc = f"{self.table}.doc"
+        value_path = attribute + "[0].value"
+        etype = f"json_type({doc}, {self.param(value_path)})"
+        guard = (
+            f"json_array_length({doc}, {self.param(attribute)}) = 1"
+            f" AND json_extract({doc}, {self.param(attribute + '[0].type')}) = 'Property'"
+            f" AND {etype} IN ('integer', 'real', 'text', 'true', 'false')"
+        )
+        evalue = f"json_extract({doc}, {self.param(value_path)})"
+        return guard, self.target("1", _Single(etype, evalue), False, node.op, node.value)
 
     def instances(self, path: AttrPath, condition: Callable[[str], str]) -> str:
         """EXISTS an instance of the attribute (an object in the attribute's array) meeting the condition."""

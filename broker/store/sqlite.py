@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
@@ -370,20 +371,24 @@ class SqliteStore:
     async def query_entities(
         self, tenant: str, query: EntityQuery, *, limit: int, offset: int, count: bool
     ) -> tuple[list[ExpandedEntity], int | None]:
-        where, params = _compile_query(tenant, query)
+        source, source_params, member_type = _entity_source(tenant, query)
+        where, where_params = _compile_query(tenant, query, member_type)
+        params = [*source_params, *where_params]
         condition = " AND ".join(where)
         order, order_params = _order_by(query.order_by)
+        if member_type is not None:
+            order = _MEMBER_ORDER  # the same order (id), read from the members index: no sort
 
         def run() -> tuple[list[ExpandedEntity], int | None]:
             with _translate_errors():
                 conn = self._reader_connection()
                 if query.geo is None:
                     rows = conn.execute(
-                        f"SELECT doc FROM entities WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?",
+                        f"SELECT doc FROM {source} WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?",
                         (*params, *order_params, limit, offset),
                     ).fetchall()
                     total = (
-                        conn.execute(f"SELECT COUNT(*) FROM entities WHERE {condition}", params).fetchone()[0]
+                        conn.execute(f"SELECT COUNT(*) FROM {source} WHERE {condition}", params).fetchone()[0]
                         if count
                         else None
                     )
@@ -624,12 +629,34 @@ def geo_values(entity: ExpandedEntity | None) -> set[tuple[str, str]]:
     }
 
 
-def _compile_query(tenant: str, query: EntityQuery) -> tuple[list[str], list[Any]]:
+_MEMBER_ORDER = "members.member_id"
+
+
+def _entity_source(tenant: str, query: EntityQuery) -> tuple[str, list[Any], str | None]:
+    """FROM clause of an entity query. A query for one entity type (the most common kind) walks that type's
+    members in id order from the entity_types index and looks each entity up, so that a page stops after
+    `limit` matches instead of listing (and sorting) every entity of the type first. Returns the clause,
+    its parameters, and the type it walks (None: plain `entities`)."""
+    if query.geo is None and not query.order_by and len(query.selectors) == 1:
+        types = query.selectors[0].types
+        names = _plain_type_names(types) if types is not None else None
+        if names is not None and len(names) == 1:
+            source = (
+                "(SELECT id AS member_id FROM entity_types WHERE tenant = ? AND type = ?) AS members"
+                " CROSS JOIN entities ON entities.tenant = ? AND entities.id = members.member_id"
+            )
+            return source, [tenant, names[0], tenant], names[0]
+    return "entities", [], None
+
+
+def _compile_query(tenant: str, query: EntityQuery, member_type: str | None = None) -> tuple[list[str], list[Any]]:
     where = ["tenant = ?"]
     params: list[Any] = [tenant]
     alternatives: list[str] = []
     for selector in query.selectors:
         conditions: list[str] = []
+        if member_type is not None:
+            selector = replace(selector, types=None)  # the FROM clause already walks that type's members
         if selector.ids is not None:
             conditions.append(f"id IN ({','.join('?' * len(selector.ids))})")
             params.extend(selector.ids)
