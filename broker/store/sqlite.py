@@ -393,6 +393,8 @@ class SqliteStore:
                         else None
                     )
                     return [orjson.loads(row[0]) for row in rows], total
+                if not query.order_by:
+                    return _geo_page_in_id_order(conn, tenant, query, limit=limit, offset=offset, count=count)
                 # The R*Tree gave candidates by bounding box; the exact predicate decides here.
                 page: list[ExpandedEntity] = []
                 matched = 0
@@ -630,6 +632,50 @@ def geo_values(entity: ExpandedEntity | None) -> set[tuple[str, str]]:
 
 
 _MEMBER_ORDER = "members.member_id"
+_GEO_CHUNK = 64
+
+
+def _geo_page_in_id_order(
+    conn: sqlite3.Connection, tenant: str, query: EntityQuery, *, limit: int, offset: int, count: bool
+) -> tuple[list[ExpandedEntity], int | None]:
+    """A geo-query page in id order, in two steps: the candidate ids from the R*Tree (bounding boxes, and
+    the type from the entity_types index when the query names one type), which touch no document; then
+    the documents of the candidates, a chunk at a time in id order, filtered by the rest of the query in
+    SQL and by the exact geometry here, until the page is full (or, with count, to the end)."""
+    assert query.geo is not None
+    box = query_bbox(query.geo)
+    if box is None:
+        candidates_sql, params = sql.GEO_CANDIDATE_IDS_ANY, [tenant, query.geo.geoproperty]
+    else:
+        candidates_sql = sql.GEO_CANDIDATE_IDS_IN_BOX
+        params = [tenant, query.geo.geoproperty, box[2], box[0], box[3], box[1]]
+    names = None
+    if len(query.selectors) == 1 and query.selectors[0].types is not None:
+        names = _plain_type_names(query.selectors[0].types)
+    if names is not None:
+        candidates_sql += sql.GEO_CANDIDATE_OF_TYPES.format(marks=",".join("?" * len(names)))
+        params.extend(names)
+    candidate_ids = [row[0] for row in conn.execute(candidates_sql + " ORDER BY g.entity_id", params)]
+    where, where_params = _compile_query(tenant, replace(query, geo=None))
+    condition = " AND ".join(where)
+    page: list[ExpandedEntity] = []
+    matched = 0
+    for start in range(0, len(candidate_ids), _GEO_CHUNK):
+        chunk = candidate_ids[start : start + _GEO_CHUNK]
+        rows = conn.execute(
+            f"SELECT doc FROM entities WHERE {condition} AND id IN ({','.join('?' * len(chunk))}) ORDER BY id",
+            (*where_params, *chunk),
+        )
+        for (doc,) in rows:
+            entity = orjson.loads(doc)
+            if not matches_geo(query.geo, entity):
+                continue
+            if offset <= matched < offset + limit:
+                page.append(entity)
+            matched += 1
+            if not count and matched >= offset + limit:
+                return page, None
+    return page, matched if count else None
 
 
 def _entity_source(tenant: str, query: EntityQuery) -> tuple[str, list[Any], str | None]:

@@ -121,5 +121,14 @@ GEO_CANDIDATES_IN_BOX = (
     "id IN (SELECT g.entity_id FROM geo_rtree AS r CROSS JOIN geo_entries AS g ON g.id = r.id "
     "WHERE g.tenant = ? AND g.attribute = ? AND r.min_lon <= ? AND r.max_lon >= ? AND r.min_lat <= ? AND r.max_lat >= ?)"
 )
+# Candidate entity ids of a geo-query (DISTINCT: an entity may have several GeoProperty instances).
+GEO_CANDIDATE_IDS_IN_BOX = (
+    "SELECT DISTINCT g.entity_id FROM geo_rtree AS r CROSS JOIN geo_entries AS g ON g.id = r.id "
+    "WHERE g.tenant = ? AND g.attribute = ? AND r.min_lon <= ? AND r.max_lon >= ? AND r.min_lat <= ? AND r.max_lat >= ?"
+)
+GEO_CANDIDATE_IDS_ANY = "SELECT DISTINCT g.entity_id FROM geo_entries AS g WHERE g.tenant = ? AND g.attribute = ?"
+GEO_CANDIDATE_OF_TYPES = (
+    " AND EXISTS (SELECT 1 FROM entity_types AS t WHERE t.tenant = g.tenant AND t.id = g.entity_id AND t.type IN ({marks}))"
+)
 GEO_CANDIDATES_ANY = "id IN (SELECT entity_id FROM geo_entries WHERE tenant = ? AND attribute = ?)"
 IDS_OF_TYPES = "id IN (SELECT id FROM entity_types WHERE tenant = ? AND type IN ({marks}))"

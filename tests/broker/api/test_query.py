@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -132,7 +134,7 @@ async def test_q_on_compound_values_and_languages(hamm: httpx.AsyncClient) -> No
 async def test_geo_queries(
     hamm: httpx.AsyncClient, georel: str, geometry: str, coordinates: Any, expected: list[str]
 ) -> None:
-    import json
+
 
     found = await ids(hamm, georel=georel, geometry=geometry, coordinates=json.dumps(coordinates))
     assert sorted(found) == sorted(expected)
@@ -274,3 +276,45 @@ async def test_order_by_puts_entities_without_the_attribute_last_and_pages_stabl
     assert first + second == found
     bad = await hamm.get(f"{API}/entities", params={"type": "OffStreetParking", "orderBy": "name;sideways"})
     assert bad.status_code == 400
+
+
+async def test_a_geo_query_pages_in_id_order_and_counts_every_match(client: httpx.AsyncClient) -> None:
+    """Paging and count with a geo-query: pages join up to exactly the matches, in id order, with no entity
+    twice (one of them has two location instances) and none of another type."""
+    kind = f"GeoPaging{uuid.uuid4().hex[:8]}"
+    centre = (7.8075, 51.6783)
+    entities: list[dict[str, Any]] = []
+    near_ids: list[str] = []
+    for n in range(23):
+        # Every third one about 3 km east of the centre: outside 1 km.
+        far = n % 3 == 0
+        lon = centre[0] + (0.045 if far else 0.0005 * n)
+        entity_id = f"urn:ngsi-ld:{kind}:{n:02d}"
+        entity: dict[str, Any] = {
+            "id": entity_id,
+            "type": kind,
+            "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [lon, centre[1]]}},
+        }
+        if n == 4:  # a second instance, also near: still one match
+            entity["location"] = [
+                entity["location"],
+                {"type": "GeoProperty", "datasetId": "urn:ngsi-ld:Dataset:b", "value": {"type": "Point", "coordinates": [lon, centre[1] + 0.001]}},
+            ]
+        entities.append(entity)
+        if not far:
+            near_ids.append(entity_id)
+    other = {"id": f"urn:ngsi-ld:Other{kind}:x", "type": f"Other{kind}",
+             "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": list(centre)}}}  # fmt: skip
+    response = await client.post(f"{API}/entityOperations/create", json=[*entities, other])
+    assert response.status_code == 201, response.text
+    seen: list[str] = []
+    for offset in range(0, 20, 6):
+        response = await client.get(
+            f"{API}/entities",
+            params={"type": kind, "georel": "near;maxDistance==1000", "geometry": "Point",
+                    "coordinates": json.dumps(list(centre)), "limit": "6", "offset": str(offset), "count": "true"},
+        )  # fmt: skip
+        assert response.status_code == 200, response.text
+        assert response.headers["NGSILD-Results-Count"] == str(len(near_ids))
+        seen.extend(entity["id"] for entity in response.json())
+    assert seen == near_ids
