@@ -61,7 +61,7 @@ class ContextRegistry:
     def _of(self, tenant: str) -> _TenantContexts:
         return self._tenants.setdefault(tenant, _TenantContexts())
 
-    async def resolve(self, tenant: str, context: Any, *, base_url: str = "") -> TermMap:
+    async def resolve(self, tenant: str, context: Any) -> TermMap:
         """The request's TermMap; Hosted URLs come from the store, other URLs from the resolver."""
         if context is None:
             return await self.resolver.resolve(None)

@@ -1,5 +1,9 @@
 # SPDX-License-Identifier: EUPL-1.2
-"""The FastAPI application: wiring only. Routes parse, call one core function, and compact.
+"""The ASGI application (Starlette): wiring only. Routes parse, call one core function, and compact.
+
+Starlette, the toolkit FastAPI is built on, serves the routes directly: they are plain request ->
+response functions (no dependency injection, no pydantic request models), and FastAPI's own layers
+(body limit, telemetry, an exit stack per request) cost about a tenth of an entity GET (bench/RESULTS.md).
 
 Resources open in the lifespan and close in reverse order: the store, then the @context
 resolver (its HTTP session). Three error handlers give every failure the ProblemDetails shape:
@@ -15,11 +19,12 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import FastAPI
-from fastapi.exceptions import RequestValidationError
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 import broker
 from broker.api import (
@@ -86,11 +91,11 @@ READ_ONLY_ROUTES: list[tuple[str, Any]] = [
 ]
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings) -> Starlette:
     metrics = Metrics()
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
             store = await stack.enter_async_context(open_store(settings, observe=metrics.observe_store))
             resolver = await stack.enter_async_context(
@@ -115,21 +120,25 @@ def create_app(settings: Settings) -> FastAPI:
             log.info("broker ready on store %s", settings.store_safe_url)
             yield
 
-    app = FastAPI(title="citycontext NGSI-LD broker", version=broker.__version__, lifespan=lifespan)
+    routes: list[Route] = []
+    for path, endpoint in ROUTES:
+        routes.append(Route(path, endpoint, methods=ALL_METHODS))
+        if not path.endswith(":path}"):
+            routes.append(Route(path + "/", endpoint, methods=ALL_METHODS))
+    routes.extend(Route(path, endpoint, methods=["GET"]) for path, endpoint in READ_ONLY_ROUTES)
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(ObservabilityMiddleware, metrics=metrics)],
+        exception_handlers={
+            NgsiLdError: _ngsi_ld_error,
+            HTTPException: _http_error,
+            Exception: _unexpected_error,
+        },  # type: ignore[dict-item]
+        lifespan=lifespan,
+    )
     app.state.settings = settings
     app.state.metrics = metrics
     app.router.redirect_slashes = False
-    for path, endpoint in ROUTES:
-        app.add_route(path, endpoint, methods=ALL_METHODS)
-        if not path.endswith(":path}"):
-            app.add_route(path + "/", endpoint, methods=ALL_METHODS)
-    for path, endpoint in READ_ONLY_ROUTES:
-        app.add_route(path, endpoint, methods=["GET"])
-    app.add_middleware(ObservabilityMiddleware, metrics=metrics)
-    app.add_exception_handler(NgsiLdError, _ngsi_ld_error)  # type: ignore[arg-type]
-    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
-    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
-    app.add_exception_handler(Exception, _unexpected_error)
     return app
 
 
@@ -150,10 +159,6 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
     else:
         error = InvalidRequest(str(exc.detail))
     return problem_response(error, headers=error.headers)
-
-
-async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
-    return problem_response(InvalidRequest(f"invalid request: {exc.errors()}"))
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:

@@ -108,7 +108,7 @@ async def prepare(
 
 async def resolve_context(request: Request, tenant: str, context: Any) -> TermMap:
     registry: ContextRegistry = request.app.state.context_registry
-    return await registry.resolve(tenant, context, base_url=str(request.base_url))
+    return await registry.resolve(tenant, context)
 
 
 async def read_json(request: Request, max_body_bytes: int) -> Any:

@@ -9,6 +9,7 @@ prometheus-client with a registry per app, so two apps in one process (tests) do
 from __future__ import annotations
 
 import contextvars
+import itertools
 import json
 import logging
 import logging.handlers
@@ -63,14 +64,37 @@ class Metrics:
         )
         self.entities = Gauge("citycontext_entities", "Entities stored, per tenant", ["tenant"], registry=self.registry)
 
+        # The labelled children, looked up once: labels() costs more than the observation itself.
+        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._store_children: dict[str, Any] = {}
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, status)
+        children = self._request_children.get(key)
+        if children is None:
+            children = (self.requests.labels(method, route, str(status)), self.latency.labels(method, route))
+            self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
     def observe_store(self, kind: str, seconds: float) -> None:
-        self.store_latency.labels(kind).observe(seconds)
+        child = self._store_children.get(kind)
+        if child is None:
+            child = self._store_children[kind] = self.store_latency.labels(kind)
+        child.observe(seconds)
 
 
 class ObservabilityMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        # Request ids: 32 hex digits like a uuid4's, a random half per process and a counter, unique
+        # without a getrandom system call per request.
+        self._id_prefix = uuid.uuid4().hex[:16]
+        self._id_counter = itertools.count(1)
+
+    def _next_request_id(self) -> str:
+        return f"{self._id_prefix}{next(self._id_counter):016x}"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,7 +102,7 @@ class ObservabilityMiddleware:
             return
         headers = dict(scope["headers"])
         incoming = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _SANE_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if incoming and _SANE_ID.match(incoming) else self._next_request_id()
         tenant = headers.get(b"ngsild-tenant") or headers.get(b"fiware-service")
         token = request_id_var.set(request_id)
         started = time.perf_counter()
@@ -98,10 +122,7 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send_with_headers)
         finally:
             elapsed = time.perf_counter() - started
-            route = route_label(scope["path"])
-            method = scope["method"]
-            self.metrics.requests.labels(method, route, str(status)).inc()
-            self.metrics.latency.labels(method, route).observe(elapsed)
+            self.metrics.observe_request(scope["method"], route_label(scope["path"]), status, elapsed)
             if log.isEnabledFor(logging.INFO):
                 log.info(
                     "request",

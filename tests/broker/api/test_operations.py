@@ -37,4 +37,6 @@ async def test_request_id_is_echoed_or_made(client: httpx.AsyncClient) -> None:
     given = await client.get("/health", headers={"X-Request-Id": "abc-123"})
     assert given.headers["x-request-id"] == "abc-123"
     made = await client.get(f"{API}/entities/urn:x:1")
+    again = await client.get(f"{API}/entities/urn:x:1")
     assert len(made.headers["x-request-id"]) == 32
+    assert made.headers["x-request-id"] != again.headers["x-request-id"]
