@@ -126,7 +126,8 @@ class _Single(_Elements):
         super().__init__([], etype, evalue)
 
     def any(self, condition: str) -> str:
-        return f"({condition})"
+        # NULL (an unparseable dateTime, say) is false, as an EXISTS that finds no row is.
+        return f"COALESCE(({condition}), 0)"
 
 
 class _Compiler:

@@ -88,6 +88,10 @@ class SqliteStore:
         self._reader_conns: list[sqlite3.Connection] = []
         self._point_reader: sqlite3.Connection | None = None  # the event loop thread's (see _point_read_here)
         self._lock = threading.Lock()
+        # Group commit (see _on_writer): writes waiting for the writer thread, and whether a drain is queued.
+        self._pending_writes: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
+        self._drain_queued = False
+        self._in_group = False  # the writer thread is inside a group's transaction: _transaction uses savepoints
         self._known_tenants: set[str] = {""}
         self._backfill_geo = False
 
@@ -103,7 +107,7 @@ class SqliteStore:
             if self._memory
             else ThreadPoolExecutor(max_workers=_READER_THREADS, thread_name_prefix="sqlite-reader")
         )
-        await self._on_writer(self._open_writer)
+        await self._run(self._writer, self._open_writer, "write")
         return self
 
     async def __aexit__(
@@ -116,7 +120,7 @@ class SqliteStore:
             return
         if self._readers is not self._writer and self._readers is not None:
             self._readers.shutdown(wait=True)
-        await self._on_writer(self._close_all)
+        await self._run(self._writer, self._close_all, "write")
         self._writer.shutdown(wait=True)
         self._writer = self._readers = None
 
@@ -182,7 +186,73 @@ class SqliteStore:
         return conn
 
     async def _on_writer(self, fn: Callable[[], T]) -> T:
-        return await self._run(self._writer, fn, "write")
+        """Run a write on the writer thread, committed before this returns.
+
+        Group commit: the writes that queue up while the writer is busy run together, each in a savepoint of
+        one transaction, and share its COMMIT, so that the synchronous=FULL fsync is paid once per group, not
+        once per write. A write that fails rolls back to its savepoint and fails alone; if the COMMIT fails,
+        every write of the group fails."""
+        if self._writer is None:
+            raise ServiceUnavailable("the store is closed")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        started = time.perf_counter()
+        with self._lock:
+            self._pending_writes.append((fn, future))
+            queue_drain = not self._drain_queued
+            self._drain_queued = True
+        if queue_drain:
+            self._writer.submit(self._drain_writes, loop)
+        try:
+            return await future
+        finally:
+            if self._observe is not None:
+                self._observe("write", time.perf_counter() - started)
+
+    def _drain_writes(self, loop: asyncio.AbstractEventLoop) -> None:
+        while True:
+            with self._lock:
+                jobs = self._pending_writes[:_GROUP_COMMIT_MAX]
+                del self._pending_writes[:_GROUP_COMMIT_MAX]
+                if not jobs:
+                    self._drain_queued = False
+                    return
+            outcomes = self._run_group(jobs)
+            for (_, future), outcome in zip(jobs, outcomes):
+                loop.call_soon_threadsafe(_settle, future, outcome)
+
+    def _run_group(self, jobs: list[tuple[Callable[[], Any], asyncio.Future[Any]]]) -> list[tuple[bool, Any]]:
+        conn = self._wconn
+        if conn is None:
+            return [(False, ServiceUnavailable("the store is closed"))] * len(jobs)
+        try:
+            with _translate_errors():
+                conn.execute("BEGIN IMMEDIATE")
+        except NgsiLdError as exc:
+            return [(False, exc)] * len(jobs)
+        outcomes: list[tuple[bool, Any]] = []
+        self._in_group = True
+        try:
+            for fn, _ in jobs:
+                try:
+                    outcomes.append((True, fn()))
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller's future
+                    outcomes.append((False, exc))
+                if not conn.in_transaction:  # SQLite rolled the whole transaction back (e.g. disk full)
+                    lost = ServiceUnavailable("the write was rolled back by the database; try again")
+                    outcomes = [outcome if not outcome[0] else (False, lost) for outcome in outcomes]
+                    with _translate_errors():
+                        conn.execute("BEGIN IMMEDIATE")
+        finally:
+            self._in_group = False
+        try:
+            with _translate_errors():
+                conn.execute("COMMIT")
+        except NgsiLdError as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            return [outcome if not outcome[0] else (False, exc) for outcome in outcomes]
+        return outcomes
 
     async def _on_reader(self, fn: Callable[[], T]) -> T:
         return await self._run(self._readers, fn, "read")
@@ -232,6 +302,17 @@ class SqliteStore:
         if conn is None:
             raise ServiceUnavailable("the store is closed")
         with _translate_errors():
+            if self._in_group:  # one write of a group commit (see _on_writer)
+                conn.execute("SAVEPOINT one_write")
+                try:
+                    yield conn
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK TO one_write")
+                        conn.execute("RELEASE one_write")
+                    raise
+                conn.execute("RELEASE one_write")
+                return
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -658,6 +739,17 @@ def geo_values(entity: ExpandedEntity | None) -> set[tuple[str, str]]:
 
 
 _MEMBER_ORDER = "members.member_id"
+_GROUP_COMMIT_MAX = 64  # writes sharing one COMMIT at most
+
+
+def _settle(future: asyncio.Future[Any], outcome: tuple[bool, Any]) -> None:
+    if future.cancelled():
+        return
+    ok, value = outcome
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
 _POINT_READ_BUSY_MS = 50  # a point read on the event loop waits no longer than this, then goes to a reader thread
 _GEO_CHUNK = 64
 

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 
 from broker.query import (
+    AttrPath,
+    Comparison,
+    DateTime,
     QNode,
     ScopeQuery,
     TypeExpr,
@@ -45,6 +48,16 @@ def test_sqlite_selects_exactly_what_matches_q_accepts(case: tuple[tuple[dict[st
 
 @given(typed_entities_and_comparisons())
 @AGREEMENT
+# Regression: the single-Property fast path made "text != dateTime" NULL (false) instead of true.
+@example(
+    (
+        (
+            {"id": "urn:ngsi-ld:Thing:0", "type": ["https://x.test/T"], "https://x.test/a": [{"type": "LanguageProperty", "languageMap": {}}]},
+            {"id": "urn:ngsi-ld:Thing:1", "type": ["https://x.test/T"], "https://x.test/a": [{"type": "Property", "value": "a"}]},
+        ),
+        Comparison(AttrPath("https://x.test/a", (), (), None), "!=", DateTime("2026-11-26T08:00:00Z")),
+    )
+)
 def test_sqlite_agrees_with_matches_q_on_every_attribute_type(case: tuple[tuple[dict[str, Any], ...], QNode]) -> None:
     entities, node = case
     connection = entity_table(entities)
