@@ -5,7 +5,7 @@ Relies on SQLite's WAL journal (readers never wait for the writer) and JSON1. On
 connection lives on its own thread, so every write transaction is one hop to that thread and
 writes are serialised; reads use a small pool of reader threads with a connection each. With
 PRAGMA synchronous=FULL (the default setting) a write is durable before its request is answered.
-Every entity write goes through `_write_entity`, which keeps the discovery counters and the
+Every entity write goes through `_write_entity` (or, for a batch, one `EntityWrites`), which keeps the discovery counters and the
 type index in the same transaction.
 """
 
@@ -30,7 +30,8 @@ import orjson
 from broker.errors import AlreadyExists, InternalError, NgsiLdError, ResourceNotFound, ServiceUnavailable
 from broker.store import sqlite_history
 from broker.store import sqlite_schema as sql
-from broker.query import compile_q, compile_scope, compile_types, geometry_bbox, matches_geo, query_bbox, register_functions
+from broker.store.sqlite_writes import EntityWrites
+from broker.query import compile_q, compile_scope, compile_types, matches_geo, query_bbox, register_functions
 from broker.query.ast import TypeExpr, TypeName, TypeOr
 from broker.query.sql_sqlite import json_path
 from broker.store.base import (
@@ -43,7 +44,6 @@ from broker.store.base import (
     Modification,
     TypeAttributeCount,
 )
-from broker.store.indexes import counter_changes
 from broker.temporal.model import (
     AggregatedPeriod,
     AggregationPlan,
@@ -160,7 +160,7 @@ class SqliteStore:
         """Fill the spatial index from the stored entities (once, when it is created on old data)."""
         conn.execute("BEGIN IMMEDIATE")
         for tenant, doc in conn.execute("SELECT tenant, doc FROM entities").fetchall():
-            self._write_geometries(conn, tenant, orjson.loads(doc), None)
+            self._index_geometries(conn, tenant, orjson.loads(doc))
         conn.execute("COMMIT")
 
     def _close_all(self) -> None:
@@ -338,50 +338,19 @@ class SqliteStore:
         """
         if record_history:
             sqlite_history.record_write(conn, tenant, before, after, history)
-        if after is not None:
-            row = (_dumps(after["type"]), after["modifiedAt"], _dumps(after))
-            if before is None:
-                conn.execute(sql.INSERT_ENTITY, (tenant, after["id"], row[0], after["createdAt"], row[1], row[2]))
-                if tenant not in self._known_tenants:
-                    conn.execute(sql.INSERT_TENANT, (tenant, _now()))
-                conn.execute(sql.COUNT_ENTITY, (1, tenant))
-            else:
-                conn.execute(sql.UPDATE_ENTITY, (*row, tenant, after["id"]))
-        elif before is not None:
-            conn.execute(sql.DELETE_ENTITY, (tenant, before["id"]))
-            conn.execute(sql.COUNT_ENTITY, (-1, tenant))
-        self._write_geometries(conn, tenant, after, before)
-        changes = counter_changes(before, after)
-        if not changes:
-            return
-        entity_id = (after or before or {})["id"]
-        for entity_type, delta in changes.types.items():
-            conn.execute(sql.UPSERT_TYPE_COUNT, (tenant, entity_type, delta))
-            conn.execute(sql.INSERT_ENTITY_TYPE if delta > 0 else sql.DELETE_ENTITY_TYPE, (tenant, entity_type, entity_id))
-        conn.executemany(
-            sql.UPSERT_TYPE_ATTRIBUTE_COUNT, [(tenant, *key, delta) for key, delta in changes.type_attributes.items()]
-        )
-        conn.executemany(sql.UPSERT_ATTRIBUTE_COUNT, [(tenant, *key, delta) for key, delta in changes.attributes.items()])
-        for statement in sql.DROP_ZERO_COUNTS:
-            conn.execute(statement, (tenant,))
+        writes = EntityWrites(tenant)
+        writes.add(before, after)
+        self._flush(conn, writes)
 
-    def _write_geometries(
-        self, conn: sqlite3.Connection, tenant: str, after: ExpandedEntity | None, before: ExpandedEntity | None
-    ) -> None:
-        """Keep the R*Tree of GeoProperty bounding boxes in step; untouched geometries cost nothing."""
-        new, old = geo_values(after), geo_values(before)
-        if new == old:
-            return
-        entity_id = (after or before or {})["id"]
-        if old:
-            conn.execute(sql.DELETE_GEO_RTREE, (tenant, entity_id))
-            conn.execute(sql.DELETE_GEO_ENTRIES, (tenant, entity_id))
-        for attribute, geometry in new:
-            box = geometry_bbox(orjson.loads(geometry))
-            if box is None:
-                continue
-            row = conn.execute(sql.INSERT_GEO_ENTRY, (tenant, entity_id, attribute)).lastrowid
-            conn.execute(sql.INSERT_GEO_RTREE, (row, box[0], box[2], box[1], box[3]))
+    def _flush(self, conn: sqlite3.Connection, writes: EntityWrites) -> None:
+        if writes.inserts and writes.tenant not in self._known_tenants:
+            conn.execute(sql.INSERT_TENANT, (writes.tenant, _now()))
+        writes.flush(conn)
+
+    def _index_geometries(self, conn: sqlite3.Connection, tenant: str, entity: ExpandedEntity) -> None:
+        writes = EntityWrites(tenant)
+        writes.index_geometries(entity["id"], None, entity)
+        writes.flush(conn)
 
     def _after_commit(self, tenant: str) -> None:
         self._known_tenants.add(tenant)
@@ -457,10 +426,12 @@ class SqliteStore:
                 for outcome in outcomes:
                     if outcome.error is None and outcome.before is not outcome.after:
                         sqlite_history.record_write(conn, tenant, outcome.before, outcome.after, history)
+                writes = EntityWrites(tenant)
                 for entity_id, after in current.items():
                     before = stored.get(entity_id)
                     if before is not after:
-                        self._write_entity(conn, tenant, before, after, record_history=False)
+                        writes.add(before, after)
+                self._flush(conn, writes)
                 if history:
                     conn.executemany(sqlite_history.INSERT_INSTANCE, history)
             self._after_commit(tenant)
@@ -723,19 +694,6 @@ class SqliteStore:
                     raise ResourceNotFound(f"{kind} {doc_id} not found")
 
         await self._on_writer(run)
-
-
-def geo_values(entity: ExpandedEntity | None) -> set[tuple[str, str]]:
-    """(attribute IRI, GeoJSON text) of every GeoProperty instance, to see whether geometry changed."""
-    if entity is None:
-        return set()
-    return {
-        (key, _dumps(instance["value"]))
-        for key, instances in entity.items()
-        if isinstance(instances, list)
-        for instance in instances
-        if isinstance(instance, dict) and instance.get("type") == "GeoProperty"
-    }
 
 
 _MEMBER_ORDER = "members.member_id"

@@ -115,6 +115,7 @@ DELETE_DOCUMENT = "DELETE FROM documents WHERE kind = ? AND tenant = ? AND id = 
 DELETE_GEO_RTREE = "DELETE FROM geo_rtree WHERE id IN (SELECT id FROM geo_entries WHERE tenant = ? AND entity_id = ?)"
 DELETE_GEO_ENTRIES = "DELETE FROM geo_entries WHERE tenant = ? AND entity_id = ?"
 INSERT_GEO_ENTRY = "INSERT INTO geo_entries (tenant, entity_id, attribute) VALUES (?, ?, ?)"
+INSERT_GEO_ENTRY_WITH_ID = "INSERT INTO geo_entries (id, tenant, entity_id, attribute) VALUES (?, ?, ?, ?)"
 INSERT_GEO_RTREE = "INSERT INTO geo_rtree (id, min_lon, max_lon, min_lat, max_lat) VALUES (?, ?, ?, ?, ?)"
 # CROSS JOIN keeps the R*Tree as the outer loop: the box search drives, the entries are looked up.
 GEO_CANDIDATES_IN_BOX = (

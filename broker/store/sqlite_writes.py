@@ -1,0 +1,146 @@
+# SPDX-License-Identifier: EUPL-1.2
+"""The rows one write changes in the SQLite store, collected and then written with one statement each.
+
+An entity write touches the entity row, the tenant's entity count, the type index (entity_types), the
+discovery counters (type_counts, type_attribute_counts, attribute_counts) and the spatial index
+(geo_entries + geo_rtree). `EntityWrites` gathers those changes for any number of entities, sums the
+counter deltas, and `flush` writes them with one executemany per statement: a batch of 1,000 entities
+costs a dozen statements instead of twenty per entity. The caller holds the write transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from typing import Any
+
+import orjson
+
+from broker.query import geometry_bbox
+from broker.store import sqlite_schema as sql
+from broker.store.base import ExpandedEntity
+from broker.store.indexes import counter_changes
+
+
+class EntityWrites:
+    def __init__(self, tenant: str) -> None:
+        self.tenant = tenant
+        self.inserts: list[tuple[Any, ...]] = []
+        self.updates: list[tuple[Any, ...]] = []
+        self.deletes: list[tuple[str, str]] = []
+        self.entity_count = 0
+        self.geo_cleared: list[tuple[str, str]] = []
+        self.geo_boxes: list[tuple[str, str, tuple[float, float, float, float]]] = []  # (entity id, attribute, box)
+        self.type_counts: defaultdict[str, int] = defaultdict(int)
+        self.type_attribute_counts: defaultdict[tuple[str, str, str], int] = defaultdict(int)
+        self.attribute_counts: defaultdict[tuple[str, str], int] = defaultdict(int)
+        self.members_added: list[tuple[str, str, str]] = []
+        self.members_removed: list[tuple[str, str, str]] = []
+
+    def add(self, before: ExpandedEntity | None, after: ExpandedEntity | None) -> None:
+        """One entity goes from `before` to `after` (None: absent)."""
+        tenant = self.tenant
+        if after is not None:
+            types, doc = _dumps(after["type"]), _dumps(after)
+            if before is None:
+                self.inserts.append((tenant, after["id"], types, after["createdAt"], after["modifiedAt"], doc))
+                self.entity_count += 1
+            else:
+                self.updates.append((types, after["modifiedAt"], doc, tenant, after["id"]))
+        elif before is not None:
+            self.deletes.append((tenant, before["id"]))
+            self.entity_count -= 1
+        entity_id = (after or before or {})["id"]
+        self.index_geometries(entity_id, before, after)
+        changes = counter_changes(before, after)
+        if not changes:
+            return
+        for entity_type, delta in changes.types.items():
+            self.type_counts[entity_type] += delta
+            (self.members_added if delta > 0 else self.members_removed).append((tenant, entity_type, entity_id))
+        for key, delta in changes.type_attributes.items():
+            self.type_attribute_counts[key] += delta
+        for attribute_key, delta in changes.attributes.items():
+            self.attribute_counts[attribute_key] += delta
+
+    def index_geometries(self, entity_id: str, before: ExpandedEntity | None, after: ExpandedEntity | None) -> None:
+        """Untouched geometries cost nothing; changed ones replace all of the entity's boxes."""
+        new, old = geo_values(after), geo_values(before)
+        if new == old:
+            return
+        if old:
+            self.geo_cleared.append((self.tenant, entity_id))
+        for attribute, geometry in sorted(new):
+            box = geometry_bbox(orjson.loads(geometry))
+            if box is not None:
+                self.geo_boxes.append((entity_id, attribute, box))
+
+    def flush(self, conn: sqlite3.Connection) -> None:
+        tenant = self.tenant
+        # Deletes first: an entity deleted and created again in one batch ends up present.
+        if self.geo_cleared:
+            conn.executemany(sql.DELETE_GEO_RTREE, self.geo_cleared)
+            conn.executemany(sql.DELETE_GEO_ENTRIES, self.geo_cleared)
+        if self.deletes:
+            conn.executemany(sql.DELETE_ENTITY, self.deletes)
+        if self.inserts:
+            conn.executemany(sql.INSERT_ENTITY, self.inserts)
+        if self.updates:
+            conn.executemany(sql.UPDATE_ENTITY, self.updates)
+        if self.entity_count:
+            conn.execute(sql.COUNT_ENTITY, (self.entity_count, tenant))
+        if self.geo_boxes:
+            # Entry ids are given here (one writer holds the transaction), so that the R*Tree rows can
+            # be written with executemany too.
+            first = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM geo_entries").fetchone()[0]
+            ids = range(first, first + len(self.geo_boxes))
+            conn.executemany(
+                sql.INSERT_GEO_ENTRY_WITH_ID,
+                [(row_id, tenant, entity_id, attribute) for row_id, (entity_id, attribute, _) in zip(ids, self.geo_boxes)],
+            )
+            conn.executemany(
+                sql.INSERT_GEO_RTREE,
+                [(row_id, box[0], box[2], box[1], box[3]) for row_id, (_, _, box) in zip(ids, self.geo_boxes)],
+            )
+        if self.members_removed:
+            conn.executemany(sql.DELETE_ENTITY_TYPE, self.members_removed)
+        if self.members_added:
+            conn.executemany(sql.INSERT_ENTITY_TYPE, self.members_added)
+        counted = False
+        if self.type_counts:
+            conn.executemany(sql.UPSERT_TYPE_COUNT, [(tenant, key, delta) for key, delta in self.type_counts.items() if delta])
+            counted = True
+        if self.type_attribute_counts:
+            conn.executemany(
+                sql.UPSERT_TYPE_ATTRIBUTE_COUNT,
+                [(tenant, *key, delta) for key, delta in self.type_attribute_counts.items() if delta],
+            )
+            counted = True
+        if self.attribute_counts:
+            conn.executemany(
+                sql.UPSERT_ATTRIBUTE_COUNT, [(tenant, *key, delta) for key, delta in self.attribute_counts.items() if delta]
+            )
+            counted = True
+        if counted:
+            for statement in sql.DROP_ZERO_COUNTS:
+                conn.execute(statement, (tenant,))
+
+
+def geo_values(entity: ExpandedEntity | None) -> set[tuple[str, str]]:
+    """(attribute IRI, GeoJSON text) of every GeoProperty instance, to see whether geometry changed."""
+    if entity is None:
+        return set()
+    return {
+        (key, _dumps(instance["value"]))
+        for key, instances in entity.items()
+        if isinstance(instances, list)
+        for instance in instances
+        if isinstance(instance, dict) and instance.get("type") == "GeoProperty"
+    }
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+__all__ = ["EntityWrites", "geo_values"]
