@@ -3,12 +3,11 @@
 
 What PostgreSQL decides exactly, it decides in the WHERE clause: the tenant, entity ids, type
 selections (GIN index on `types`), attrs (the JSONB `?|` operator), q and scopeQ (compiled by
-broker.query.sql_postgres) and the geoQ candidates (GiST index of `entity_geometries`, by the
-query's bounding box); paging and the count are then SQL too. Only what PostgreSQL cannot decide
-like Python is re-checked by broker.query.predicate, the reference semantics, on the candidates
-streamed in id order through a cursor: idPattern and q `~=` patterns that are not plain substrings
-(Python regular expressions), q comparisons with dateTime/date/time literals, and the exact
-geometry relation.
+broker.query.sql_postgres) and geoQ (PostGIS on `entity_geometries`, prefiltered through its GiST
+index; sql_postgres.compile_geo); paging and the count are then SQL too. Only what PostgreSQL cannot
+decide like Python is re-checked by broker.query.predicate, the reference semantics, on the
+candidates streamed in id order through a cursor: idPattern and q `~=` patterns that are not plain
+substrings (Python regular expressions), and q comparisons with dateTime/date/time literals.
 """
 
 from __future__ import annotations
@@ -17,15 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from broker.query import (
-    matches_geo,
-    matches_q,
-    matches_scope,
-    matches_types,
-    query_bbox,
-)
+from broker.query import matches_q, matches_scope, matches_types
 from broker.query.ast import ALL_TYPES, TypeAnd, TypeExpr, TypeName
-from broker.query.sql_postgres import Params, compile_q, compile_scope, compile_types
+from broker.query.sql_postgres import Params, compile_geo, compile_q, compile_scope, compile_types
 from broker.query.values import pattern_matches
 from broker.store.base import EntityQuery, EntitySelector, ExpandedEntity, OrderKey
 
@@ -77,14 +70,7 @@ def plan_query(tenant: str, query: EntityQuery) -> QueryPlan:
         if not scope_sql.exact:
             checks.append(lambda entity: matches_scope(scope, entity))
     if query.geo is not None:
-        geo = query.geo
-        candidate = f"g.tenant = e.tenant AND g.entity_id = e.id AND g.attribute = {param(geo.geoproperty, 'text')}"
-        box = query_bbox(geo)
-        if box is not None:  # None: no box can prefilter (minDistance, disjoint)
-            corners = ", ".join(param(float(corner), "float8") for corner in box)
-            candidate += f" AND g.geom && ST_MakeEnvelope({corners}, 4326)"
-        where.append(f"EXISTS (SELECT 1 FROM entity_geometries AS g WHERE {candidate})")
-        checks.append(lambda entity: matches_geo(geo, entity))
+        where.append(compile_geo(query.geo, collector).sql)  # exact: decided in PostGIS
     where_params = len(params)
     order = _order_by(query.order_by, param)
     return QueryPlan(" AND ".join(where), order, tuple(params), _all(checks), where_params)
