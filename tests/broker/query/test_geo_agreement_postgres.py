@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from broker.query import GeoQuery, Georel, matches_geo
 from broker.query.geoq import _shape, distance_m, query_shape
 from broker.store.base import EntityQuery, EntitySelector
-from broker.store.postgres_indexes import write_geometries
+from broker.store.postgres_indexes import write_counters, write_geometries
 from broker.store.postgres_query import plan_query
 from tests.broker.query.test_agreement_postgres import INSERT, NOW, Harness
 
@@ -135,7 +135,9 @@ class GeoHarness(Harness):
                 for entity in entities
             ]
             await self.conn.executemany(INSERT, rows)
-            await write_geometries(self.conn, tenant, [(None, entity) for entity in entities])
+            writes = [(None, entity) for entity in entities]
+            await write_counters(self.conn, tenant, writes)
+            await write_geometries(self.conn, tenant, writes)
             stored, _ = await self.store.query_entities(tenant, EntityQuery(), limit=1000, offset=0, count=False)
             return stored
 
