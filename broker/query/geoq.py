@@ -2,12 +2,21 @@
 """geoQ: parse and validate a geo-query (clause 4.10), and evaluate one against a GeoJSON geometry.
 
 The relations are the OGC simple-features predicates (shapely) between the entity's geometry (the
-target) and the query's (the reference), on longitude/latitude as given. `near` measures metres on
-the WGS84 ellipsoid (pyproj.Geod) between the nearest points of the two geometries: maxDistance
-matches at a distance <= the number, minDistance at >= (clause 4.10 speaks of a buffer of the
-reference geometry; for a point target that is the same, for lines and areas it is the nearest
-point, as PostGIS ST_DWithin and MongoDB $near read it). For the store, `query_bbox` gives a box
-that holds every geometry that can match, to prefilter rows before calling the predicate.
+target) and the query's (the reference), on longitude/latitude as given: lines between positions are
+straight in longitude/latitude, as RFC 7946 (3.1.1) defines them for GeoJSON. `near` measures metres
+on the WGS84 ellipsoid (pyproj.Geod, GeographicLib) between the nearest points of the two geometries,
+found in a local equirectangular frame around the reference (`NearFrame`): maxDistance matches at a
+distance <= the number, minDistance at >= (clause 4.10 speaks of a buffer of the reference geometry;
+for a point target that is the same, for lines and areas it is the nearest point, as PostGIS
+ST_DWithin and MongoDB $near read it). PostGIS geography would join positions by great circles
+instead, kilometres away from the GeoJSON line for long edges, so the PostgreSQL store computes this
+same distance in SQL (broker.query.sql_postgres.compile_geo) rather than ST_DWithin on lines and areas.
+
+A target geometry that is empty or not valid in the OGC sense (a self-intersecting ring, a line of one
+distinct position) is in no relation with any reference: GEOS may refuse such input or decide it
+differently from one version to the next, and the PostgreSQL store must answer exactly as this module.
+The reference geometry itself must be valid (BadRequestData). For the store, `query_bbox` gives a box
+that holds every geometry that can match, to prefilter rows before deciding the relation.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ import math
 import re
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -108,7 +118,7 @@ def render_georel(georel: Georel) -> str:
 def geometry_matches(geo_query: GeoQuery, geojson: Any) -> bool:
     """Whether an entity geometry (GeoJSON) is in the query's relation; a geometry shapely cannot read never is."""
     target = _shape(geojson)
-    if target is None:
+    if target is None or not target.is_valid:
         return False
     reference = query_shape(geo_query)
     georel = geo_query.georel
@@ -122,23 +132,43 @@ def geometry_matches(geo_query: GeoQuery, geojson: Any) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class NearFrame:
+    """The local equirectangular frame of a reference geometry, in which `near` finds the nearest points:
+    x = (longitude - lon0) * scale, y = latitude - lat0, around the reference's centroid."""
+
+    lon0: float
+    lat0: float
+    scale: float
+    local_reference: BaseGeometry
+
+    def to_local(self, xy: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        return np.column_stack(((xy[:, 0] - self.lon0) * self.scale, xy[:, 1] - self.lat0))
+
+    def to_lon_lat(self, x: float, y: float) -> tuple[float, float]:
+        return x / self.scale + self.lon0, y + self.lat0
+
+
+@lru_cache(maxsize=256)
+def near_frame(reference: BaseGeometry) -> NearFrame:
+    centre = reference.centroid
+    lon0, lat0 = float(centre.x), float(centre.y)
+    scale = max(math.cos(math.radians(lat0)), 1e-9)
+    frame = NearFrame(lon0, lat0, scale, reference)
+    return NearFrame(lon0, lat0, scale, shapely.transform(reference, frame.to_local))
+
+
 def distance_m(reference: BaseGeometry, target: BaseGeometry) -> float:
-    """Metres on WGS84 between the nearest points of two geometries, found in a local equirectangular frame."""
+    """Metres on WGS84 between the nearest points of two geometries, found in the reference's NearFrame.
+
+    broker.query.sql_postgres.compile_geo repeats these steps in SQL, operation for operation."""
     if reference.intersects(target):
         return 0.0
-    centre = reference.centroid
-    lon0, lat0 = centre.x, centre.y
-    scale = max(math.cos(math.radians(lat0)), 1e-9)
-
-    def to_local(xy: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        return np.column_stack(((xy[:, 0] - lon0) * scale, xy[:, 1] - lat0))
-
-    near_reference, near_target = nearest_points(
-        shapely.transform(reference, to_local), shapely.transform(target, to_local)
-    )
-    _, _, metres = _GEOD.inv(
-        near_reference.x / scale + lon0, near_reference.y + lat0, near_target.x / scale + lon0, near_target.y + lat0
-    )
+    frame = near_frame(reference)
+    near_reference, near_target = nearest_points(frame.local_reference, shapely.transform(target, frame.to_local))
+    lon1, lat1 = frame.to_lon_lat(near_reference.x, near_reference.y)
+    lon2, lat2 = frame.to_lon_lat(near_target.x, near_target.y)
+    _, _, metres = _GEOD.inv(lon1, lat1, lon2, lat2)
     return float(metres)
 
 
@@ -198,10 +228,9 @@ def _geo_query(georel: Any, geometry: Any, coordinates: Any, geoproperty: Any) -
     elif not isinstance(geoproperty, str) or _GEOPROPERTY_RE.fullmatch(geoproperty) is None:
         raise BadRequestData(f"geoproperty must be an attribute name, not {geoproperty!r}")
     query = GeoQuery(parsed_georel, geometry, checked, geoproperty)
-    if geometry in ("Polygon", "MultiPolygon"):
-        polygon = shape(query.geojson)
-        if not polygon.is_valid:
-            raise BadRequestData(f"coordinates: not a valid {geometry} ({explain_validity(polygon)})")
+    reference = shape(query.geojson)
+    if not reference.is_valid:  # e.g. a self-intersecting ring, a line of one distinct position
+        raise BadRequestData(f"coordinates: not a valid {geometry} ({explain_validity(reference)})")
     return query
 
 

@@ -28,6 +28,8 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
+import shapely  # type: ignore[import-untyped, unused-ignore]  # typed only with types-shapely installed
+
 from broker.query.ast import (
     ALL_TYPES,
     CORE_MEMBERS,
@@ -43,6 +45,8 @@ from broker.query.ast import (
     AttrPath,
     Comparison,
     Exists,
+    GeoQuery,
+    Georel,
     NotExists,
     Or,
     QNode,
@@ -59,6 +63,7 @@ from broker.query.ast import (
     Uri,
     ValueList,
 )
+from broker.query.geoq import near_frame, query_bbox, query_shape
 from broker.query.predicate import (
     ANY_LANGUAGE,
     VALUE_MEMBERS,
@@ -103,6 +108,92 @@ def compile_types(type_expr: TypeExpr, params: Params, table: str = "e") -> Frag
 def compile_scope(scope_query: ScopeQuery, params: Params, table: str = "e") -> Fragment:
     compiler = _Compiler(params, table)
     return Fragment(compiler.scope(scope_query), compiler.exact)
+
+
+def compile_geo(geo_query: GeoQuery, params: Params, table: str = "e") -> Fragment:
+    """geoQ (clause 4.10) over the PostGIS mirror `entity_geometries` (one 2D SRID 4326 row per GeoProperty
+    instance), decided wholly in SQL with the answers of predicate.matches_geo: any instance of the
+    geoproperty may match, an empty or invalid target geometry never does.
+
+    The GiST index on `geom` serves every georel but disjoint and minDistance through `&&` with
+    geoq.query_bbox (for near, the reference's box widened by a safe number of degrees); the exact test
+    follows. near on two points is ST_DWithin / ST_Distance on the WGS84 spheroid (GeographicLib, as
+    pyproj); near on lines or areas repeats geoq.distance_m step by step, since geography would join
+    positions by great circles where GeoJSON joins them by straight lines in longitude/latitude.
+    """
+    reference = query_shape(geo_query)
+    georel = geo_query.georel
+    ref = f"ST_GeomFromWKB({params.add(shapely.to_wkb(reference, output_dimension=2), 'bytea')}, 4326)"
+    conditions = [
+        f"g.tenant = {table}.tenant",
+        f"g.entity_id = {table}.id",
+        f"g.attribute = {params.add(geo_query.geoproperty, 'text')}",
+    ]
+    box = query_bbox(geo_query)
+    if box is not None:  # None: minDistance and disjoint, which no box can prefilter
+        conditions.append(f"g.geom && {_envelope(box, params)}")
+    if georel.max_distance_m is not None or georel.min_distance_m is not None:
+        relation = _near(geo_query, reference, ref, params)
+    else:
+        relation = f"ST_{_RELATIONS[georel.relation]}(g.geom, {ref})"
+    # CASE, not AND: PostgreSQL may order AND's terms, and GEOS must never see an invalid geometry.
+    conditions.append(f"(CASE WHEN ST_IsEmpty(g.geom) OR NOT ST_IsValid(g.geom) THEN false ELSE {relation} END)")
+    return Fragment(f"EXISTS (SELECT 1 FROM entity_geometries AS g WHERE {' AND '.join(conditions)})", True)
+
+
+_RELATIONS = {
+    "within": "Within",
+    "contains": "Contains",
+    "intersects": "Intersects",
+    "disjoint": "Disjoint",
+    "equals": "Equals",
+    "overlaps": "Overlaps",
+}
+
+
+def _envelope(box: tuple[float, float, float, float], params: Params) -> str:
+    corners = ", ".join(params.add(float(corner), "float8") for corner in box)
+    return f"ST_MakeEnvelope({corners}, 4326)"
+
+
+def _near(geo_query: GeoQuery, reference: Any, ref: str, params: Params) -> str:
+    """The distance test of `near`, <= maxDistance or >= minDistance, as geoq.geometry_matches decides it."""
+    georel = geo_query.georel
+    maximum = georel.max_distance_m is not None
+    metres = params.add(georel.max_distance_m if maximum else georel.min_distance_m, "float8")
+    frame = near_frame(reference)
+    lon0, lat0, scale = (params.add(value, "float8") for value in (frame.lon0, frame.lat0, frame.scale))
+    local_reference = f"ST_GeomFromWKB({params.add(shapely.to_wkb(frame.local_reference, output_dimension=2), 'bytea')}, 4326)"
+    # geoq.distance_m: 0 where they intersect; else the nearest points in the NearFrame, mapped back to
+    # longitude/latitude with the same float operations, and the geodesic between them.
+    local_target = f"ST_Scale(ST_Translate(g.geom, -{lon0}, -{lat0}), {scale}, 1)"
+    line = f"ST_ShortestLine({local_reference}, {local_target})"
+
+    def lon_lat(point: str) -> str:
+        return f"ST_SetSRID(ST_MakePoint(ST_X({point}) / {scale} + {lon0}, ST_Y({point}) + {lat0}), 4326)::geography"
+
+    distance = (
+        f"(CASE WHEN ST_Intersects(g.geom, {ref}) THEN 0.0::float8 ELSE (SELECT ST_Distance("
+        f"{lon_lat('ST_StartPoint(n.line)')}, {lon_lat('ST_EndPoint(n.line)')}, true) FROM (SELECT {line} AS line) AS n) END)"
+    )
+    if maximum:
+        general = f"{distance} <= {metres}"
+        points = f"ST_DWithin(g.geom::geography, {ref}::geography, {metres}, true)"
+    else:  # >=, not NOT ST_DWithin: a geometry exactly at minDistance matches, as in Python
+        general = f"{distance} >= {metres}"
+        points = f"ST_Distance(g.geom::geography, {ref}::geography, true) >= {metres}"
+    test = f"(CASE WHEN GeometryType(g.geom) = 'POINT' THEN {points} ELSE {general} END)"
+    if geo_query.geometry != "Point":
+        test = general
+    if not maximum and (box := query_bbox(_with_max_distance(geo_query))) is not None:
+        # Outside the box that holds whatever lies within minDistance: farther, whatever the distance costs.
+        test = f"(NOT (g.geom && {_envelope(box, params)}) OR {test})"
+    return test
+
+
+def _with_max_distance(geo_query: GeoQuery) -> GeoQuery:
+    georel = Georel(geo_query.georel.relation, max_distance_m=geo_query.georel.min_distance_m)
+    return GeoQuery(georel, geo_query.geometry, geo_query.coordinates, geo_query.geoproperty)
 
 
 def is_literal_pattern(pattern: str) -> bool:
@@ -387,4 +478,4 @@ def postgres_regex(python_regex: str) -> str:
     return python_regex[:-2] + "$"
 
 
-__all__ = ["Fragment", "Params", "compile_q", "compile_scope", "compile_types", "is_literal_pattern", "postgres_regex"]
+__all__ = ["Fragment", "Params", "compile_geo", "compile_q", "compile_scope", "compile_types", "is_literal_pattern", "postgres_regex"]

@@ -3,12 +3,11 @@
 
 What PostgreSQL decides exactly, it decides in the WHERE clause: the tenant, entity ids, type
 selections (GIN index on `types`), attrs (the JSONB `?|` operator), q and scopeQ (compiled by
-broker.query.sql_postgres) and the geoQ candidates (GiST index of `entity_geometries`, by the
-query's bounding box); paging and the count are then SQL too. Only what PostgreSQL cannot decide
-like Python is re-checked by broker.query.predicate, the reference semantics, on the candidates
-streamed in id order through a cursor: idPattern and q `~=` patterns that are not plain substrings
-(Python regular expressions), q comparisons with dateTime/date/time literals, and the exact
-geometry relation.
+broker.query.sql_postgres) and geoQ (PostGIS on `entity_geometries`, prefiltered through its GiST
+index; sql_postgres.compile_geo); paging and the count are then SQL too. Only what PostgreSQL cannot
+decide like Python is re-checked by broker.query.predicate, the reference semantics, on the
+candidates streamed in id order through a cursor: idPattern and q `~=` patterns that are not plain
+substrings (Python regular expressions), and q comparisons with dateTime/date/time literals.
 """
 
 from __future__ import annotations
@@ -17,15 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from broker.query import (
-    matches_geo,
-    matches_q,
-    matches_scope,
-    matches_types,
-    query_bbox,
-)
+from broker.query import matches_q, matches_scope, matches_types
 from broker.query.ast import ALL_TYPES, TypeAnd, TypeExpr, TypeName
-from broker.query.sql_postgres import Params, compile_q, compile_scope, compile_types
+from broker.query.sql_postgres import Params, compile_geo, compile_q, compile_scope, compile_types
 from broker.query.values import pattern_matches
 from broker.store.base import EntityQuery, EntitySelector, ExpandedEntity, OrderKey
 
@@ -36,13 +29,20 @@ _PREFETCH = 200
 _CORE_ORDER_COLUMNS = {"id": "e.id", "createdAt": "e.created_at", "modifiedAt": "e.modified_at"}
 
 
+_ENTITIES = "entities AS e"
+# One type, in id order: the primary key of the type index (tenant, type, id) hands the rows over
+# already sorted, so a page stops after its last row instead of sorting every entity of the type.
+_ENTITIES_OF_TYPE = "entity_types AS t JOIN entities AS e ON e.tenant = t.tenant AND e.id = t.id"
+
+
 @dataclass(frozen=True, slots=True)
 class QueryPlan:
-    where: str  # over `entities AS e`, with $1 .. $n
+    where: str  # over `source`, with $1 .. $n
     order: str  # ORDER BY terms, ending with the id
     params: tuple[Any, ...]
     check: Check | None  # None: the WHERE clause decides alone
     where_params: int = 0  # the WHERE clause uses params[:where_params]; ORDER BY the rest
+    source: str = _ENTITIES  # the FROM clause
 
     @property
     def count_params(self) -> tuple[Any, ...]:
@@ -56,7 +56,16 @@ def plan_query(tenant: str, query: EntityQuery) -> QueryPlan:
 
     where = ["e.tenant = $1::text"]
     checks: list[Check] = []
-    if query.selectors:
+    source = _ENTITIES
+    order_column = "e.id"
+    one_type = _single_type(query)
+    if one_type is not None:
+        source = _ENTITIES_OF_TYPE
+        where = ["t.tenant = $1::text", f"t.type = {param(one_type, 'text')}"]
+        order_column = "t.id"
+        if (id_pattern := query.selectors[0].id_pattern) is not None:
+            checks.append(lambda entity: pattern_matches(id_pattern, entity["id"]))
+    elif query.selectors:
         alternatives = [_selector_sql(selector, collector) for selector in query.selectors]
         where.append("(" + " OR ".join(f"({sql})" for sql, _ in alternatives) + ")")
         if not all(exact for _, exact in alternatives):
@@ -77,24 +86,30 @@ def plan_query(tenant: str, query: EntityQuery) -> QueryPlan:
         if not scope_sql.exact:
             checks.append(lambda entity: matches_scope(scope, entity))
     if query.geo is not None:
-        geo = query.geo
-        candidate = f"g.tenant = e.tenant AND g.entity_id = e.id AND g.attribute = {param(geo.geoproperty, 'text')}"
-        box = query_bbox(geo)
-        if box is not None:  # None: no box can prefilter (minDistance, disjoint)
-            corners = ", ".join(param(float(corner), "float8") for corner in box)
-            candidate += f" AND g.geom && ST_MakeEnvelope({corners}, 4326)"
-        where.append(f"EXISTS (SELECT 1 FROM entity_geometries AS g WHERE {candidate})")
-        checks.append(lambda entity: matches_geo(geo, entity))
+        where.append(compile_geo(query.geo, collector).sql)  # exact: decided in PostGIS
     where_params = len(params)
-    order = _order_by(query.order_by, param)
-    return QueryPlan(" AND ".join(where), order, tuple(params), _all(checks), where_params)
+    order = _order_by(query.order_by, param, order_column)
+    return QueryPlan(" AND ".join(where), order, tuple(params), _all(checks), where_params, source)
+
+
+def _single_type(query: EntityQuery) -> str | None:
+    """The type IRI when the query selects one plain type and pages in id order, with no geoQ (whose GiST
+    candidates are the fewer rows) and no id list (the primary key finds those): then the type index
+    drives the query."""
+    if len(query.selectors) != 1 or query.geo is not None or query.order_by:
+        return None
+    selector = query.selectors[0]
+    types = selector.types
+    if selector.ids is not None or not isinstance(types, TypeName):
+        return None
+    return None if types.name == ALL_TYPES else types.name
 
 
 async def run_query(
     conn: Any, plan: QueryPlan, *, limit: int, offset: int, count: bool
 ) -> tuple[list[ExpandedEntity], int | None]:
     """The page [offset, offset+limit) in id order, and the number of matches when `count`."""
-    select = f"SELECT e.doc FROM entities AS e WHERE {plan.where} ORDER BY {plan.order}"
+    select = f"SELECT e.doc FROM {plan.source} WHERE {plan.where} ORDER BY {plan.order}"
     # One snapshot, so that the page and the count agree.
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         if plan.check is None:
@@ -103,7 +118,7 @@ async def run_query(
                 f"{select} LIMIT ${n + 1}::bigint OFFSET ${n + 2}::bigint", *plan.params, limit, offset
             )
             total = (
-                await conn.fetchval(f"SELECT count(*) FROM entities AS e WHERE {plan.where}", *plan.count_params)
+                await conn.fetchval(f"SELECT count(*) FROM {plan.source} WHERE {plan.where}", *plan.count_params)
                 if count
                 else None
             )
@@ -124,7 +139,7 @@ async def run_query(
         return page, matched if count else None
 
 
-def _order_by(keys: tuple[OrderKey, ...], param: Callable[[Any, str], str]) -> str:
+def _order_by(keys: tuple[OrderKey, ...], param: Callable[[Any, str], str], id_column: str = "e.id") -> str:
     """orderBy as the SQLite store orders: entities lacking a key last, numbers (and booleans, as
     0/1) before strings in ascending order, strings by code point, and the id to break ties."""
     terms: list[str] = []
@@ -146,7 +161,7 @@ def _order_by(keys: tuple[OrderKey, ...], param: Callable[[Any, str], str]) -> s
             ),
             f"(CASE {kind} WHEN 'string' THEN {value} #>> '{{}}' ELSE {value}::text END) COLLATE \"C\" {direction}",
         ]
-    terms.append("e.id")
+    terms.append(id_column)
     return ", ".join(terms)
 
 

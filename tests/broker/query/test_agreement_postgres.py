@@ -3,7 +3,7 @@
 PostgresStore.query_entities (q, type selection and scopeQ compiled by broker.query.sql_postgres) returns
 exactly the entities the Python predicate accepts.
 
-The rows are inserted with SQL, as entity_table.py does for SQLite (the generated entities are odd on
+The rows are inserted with SQL (and the store's type index beside them), as entity_table.py does for SQLite (the generated entities are odd on
 purpose, e.g. an observedAt that is not a dateTime, which the store's temporal history would refuse),
 then queried through PostgresStore. The reference is each entity as the store gives it back (jsonb
 decoded by orjson), since that is the data the store holds: a float such as 2.0**60 comes back as the
@@ -34,6 +34,7 @@ from broker.query import (
 from broker.query.sql_postgres import Params, compile_q
 from broker.store.base import EntityQuery, EntitySelector
 from broker.store.postgres import PostgresStore
+from broker.store.postgres_schema import INSERT_ENTITY_TYPES
 from tests.broker.query.strategies import (
     entities_and_queries,
     expanded_scope_queries,
@@ -80,6 +81,8 @@ class Harness:
                 doc = orjson.dumps({**entity, "createdAt": NOW, "modifiedAt": NOW}).decode()
                 rows.append((tenant, entity["id"], entity["type"], scope_column, doc))
             await self.conn.executemany(INSERT, rows)
+            typed = sorted({(entity_type, entity["id"]) for entity in entities for entity_type in entity["type"]})
+            await self.conn.execute(INSERT_ENTITY_TYPES, tenant, [t for t, _ in typed], [i for _, i in typed])
             stored, _ = await self.store.query_entities(tenant, EntityQuery(), limit=1000, offset=0, count=False)
             return stored
 
