@@ -51,6 +51,7 @@ def parse_date_or_datetime(text: str, name: str, *, end: bool) -> int:
     return parse_datetime(text, name)
 
 
+@functools.lru_cache(maxsize=4096)  # a write stamps every instance with the same few instants
 def datetime_ms(text: str) -> int:
     """A stored DateTime (already validated on write) as epoch milliseconds."""
     return to_ms(datetime.fromisoformat(text))
