@@ -121,14 +121,26 @@ def compile_geo(geo_query: GeoQuery, params: Params, table: str = "e") -> Fragme
     pyproj); near on lines or areas repeats geoq.distance_m step by step, since geography would join
     positions by great circles where GeoJSON joins them by straight lines in longitude/latitude.
     """
+    conditions = [f"g.tenant = {table}.tenant", f"g.entity_id = {table}.id", *_geo_conditions(geo_query, params)]
+    return Fragment(f"EXISTS (SELECT 1 FROM entity_geometries AS g WHERE {' AND '.join(conditions)})", True)
+
+
+def compile_geo_candidates(geo_query: GeoQuery, params: Params, tenant: str) -> str | None:
+    """The ids of the entities that match geoQ, as a SELECT over `entity_geometries` through its GiST
+    index (`tenant`: the SQL of the tenant, e.g. "$1::text"); None for minDistance and disjoint, which
+    no bounding box narrows. A query can then look its few candidates up by primary key instead of
+    probing the geometries once per entity of the tenant."""
+    if query_bbox(geo_query) is None:
+        return None
+    conditions = [f"g.tenant = {tenant}", *_geo_conditions(geo_query, params)]
+    return f"SELECT DISTINCT g.entity_id FROM entity_geometries AS g WHERE {' AND '.join(conditions)}"
+
+
+def _geo_conditions(geo_query: GeoQuery, params: Params) -> list[str]:
     reference = query_shape(geo_query)
     georel = geo_query.georel
     ref = f"ST_GeomFromWKB({params.add(shapely.to_wkb(reference, output_dimension=2), 'bytea')}, 4326)"
-    conditions = [
-        f"g.tenant = {table}.tenant",
-        f"g.entity_id = {table}.id",
-        f"g.attribute = {params.add(geo_query.geoproperty, 'text')}",
-    ]
+    conditions = [f"g.attribute = {params.add(geo_query.geoproperty, 'text')}"]
     box = query_bbox(geo_query)
     if box is not None:  # None: minDistance and disjoint, which no box can prefilter
         conditions.append(f"g.geom && {_envelope(box, params)}")
@@ -138,7 +150,7 @@ def compile_geo(geo_query: GeoQuery, params: Params, table: str = "e") -> Fragme
         relation = f"ST_{_RELATIONS[georel.relation]}(g.geom, {ref})"
     # CASE, not AND: PostgreSQL may order AND's terms, and GEOS must never see an invalid geometry.
     conditions.append(f"(CASE WHEN ST_IsEmpty(g.geom) OR NOT ST_IsValid(g.geom) THEN false ELSE {relation} END)")
-    return Fragment(f"EXISTS (SELECT 1 FROM entity_geometries AS g WHERE {' AND '.join(conditions)})", True)
+    return conditions
 
 
 _RELATIONS = {
@@ -478,4 +490,4 @@ def postgres_regex(python_regex: str) -> str:
     return python_regex[:-2] + "$"
 
 
-__all__ = ["Fragment", "Params", "compile_geo", "compile_q", "compile_scope", "compile_types", "is_literal_pattern", "postgres_regex"]
+__all__ = ["Fragment", "Params", "compile_geo", "compile_geo_candidates", "compile_q", "compile_scope", "compile_types", "is_literal_pattern", "postgres_regex"]

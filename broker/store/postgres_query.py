@@ -18,7 +18,7 @@ from typing import Any
 
 from broker.query import matches_q, matches_scope, matches_types
 from broker.query.ast import ALL_TYPES, TypeAnd, TypeExpr, TypeName
-from broker.query.sql_postgres import Params, compile_geo, compile_q, compile_scope, compile_types
+from broker.query.sql_postgres import Params, compile_geo, compile_geo_candidates, compile_q, compile_scope, compile_types
 from broker.query.values import pattern_matches
 from broker.store.base import EntityQuery, EntitySelector, ExpandedEntity, OrderKey
 
@@ -85,8 +85,18 @@ def plan_query(tenant: str, query: EntityQuery) -> QueryPlan:
         where.append(scope_sql.sql)
         if not scope_sql.exact:
             checks.append(lambda entity: matches_scope(scope, entity))
-    if query.geo is not None:
-        where.append(compile_geo(query.geo, collector).sql)  # exact: decided in PostGIS
+    if query.geo is not None:  # exact: decided in PostGIS
+        candidates = compile_geo_candidates(query.geo, collector, "$1::text")
+        if candidates is None:
+            where.append(compile_geo(query.geo, collector).sql)
+        else:
+            # The candidates first, then their entities by primary key (LATERAL keeps that join order:
+            # with a LIMIT the planner would otherwise walk the tenant's entities in id order and probe
+            # the geometries for each).
+            source = (
+                f"({candidates}) AS geo_candidates CROSS JOIN LATERAL "
+                "(SELECT * FROM entities AS e WHERE e.tenant = $1::text AND e.id = geo_candidates.entity_id) AS e"
+            )
     where_params = len(params)
     order = _order_by(query.order_by, param, order_column)
     return QueryPlan(" AND ".join(where), order, tuple(params), _all(checks), where_params, source)

@@ -252,4 +252,4 @@ def test_every_georel_is_decided_in_sql_with_no_python_recheck(georel: Georel, g
     coordinates: Any = (7.8, 51.66) if geometry == "Point" else tuple(tuple(tuple(p) for p in ring) for ring in rectangle((0, 0), 2, 2))
     plan = plan_query("", EntityQuery(geo=GeoQuery(georel, geometry, coordinates)))
     assert plan.check is None
-    assert "entity_geometries" in plan.where
+    assert "entity_geometries" in plan.where + plan.source  # in the WHERE clause, or the candidates of FROM
