@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from broker.query import matches_q, matches_scope, matches_types
-from broker.query.ast import ALL_TYPES, TypeAnd, TypeExpr, TypeName
+from broker.query.ast import ALL_TYPES, TypeAnd, TypeExpr, TypeName, TypeOr
 from broker.query.sql_postgres import Params, compile_geo, compile_geo_candidates, compile_q, compile_scope, compile_types
 from broker.query.values import pattern_matches
 from broker.store.base import EntityQuery, EntitySelector, ExpandedEntity, OrderKey
@@ -86,7 +86,7 @@ def plan_query(tenant: str, query: EntityQuery) -> QueryPlan:
         if not scope_sql.exact:
             checks.append(lambda entity: matches_scope(scope, entity))
     if query.geo is not None:  # exact: decided in PostGIS
-        candidates = compile_geo_candidates(query.geo, collector, "$1::text")
+        candidates = compile_geo_candidates(query.geo, collector, "$1::text", _plain_types(query))
         if candidates is None:
             where.append(compile_geo(query.geo, collector).sql)
         else:
@@ -100,6 +100,21 @@ def plan_query(tenant: str, query: EntityQuery) -> QueryPlan:
     where_params = len(params)
     order = _order_by(query.order_by, param, order_column)
     return QueryPlan(" AND ".join(where), order, tuple(params), _all(checks), where_params, source)
+
+
+def _plain_types(query: EntityQuery) -> list[str] | None:
+    """The type names of a query with one selector whose types are plain names joined by ',' or '|'."""
+    if len(query.selectors) != 1 or query.selectors[0].types is None:
+        return None
+    types = query.selectors[0].types
+    if isinstance(types, TypeName):
+        terms: tuple[TypeExpr, ...] = (types,)
+    elif isinstance(types, TypeOr):
+        terms = types.terms
+    else:
+        return None
+    names = [term.name for term in terms if isinstance(term, TypeName)]
+    return None if len(names) != len(terms) or ALL_TYPES in names else names
 
 
 def _single_type(query: EntityQuery) -> str | None:
