@@ -733,7 +733,8 @@ def _geo_page_in_id_order(
         candidates_sql += sql.GEO_CANDIDATE_OF_TYPES.format(marks=",".join("?" * len(names)))
         params.extend(names)
     candidate_ids = [row[0] for row in conn.execute(candidates_sql + " ORDER BY g.entity_id", params)]
-    where, where_params = _compile_query(tenant, replace(query, geo=None))
+    # The candidates are of the type already: listing the type's members again would cost more than the page.
+    where, where_params = _compile_query(tenant, replace(query, geo=None), names[0] if names is not None else None)
     condition = " AND ".join(where)
     page: list[ExpandedEntity] = []
     matched = 0
