@@ -31,7 +31,7 @@ from broker.errors import AlreadyExists, InternalError, NgsiLdError, ResourceNot
 from broker.store import sqlite_history
 from broker.store import sqlite_schema as sql
 from broker.store.sqlite_writes import EntityWrites
-from broker.query import compile_q, compile_scope, compile_types, matches_geo, query_bbox, register_functions
+from broker.query import GeoQuery, compile_q, compile_scope, compile_types, matches_geo, query_bbox, register_functions
 from broker.query.ast import TypeExpr, TypeName, TypeOr
 from broker.query.sql_sqlite import json_path
 from broker.store.base import (
@@ -474,19 +474,8 @@ class SqliteStore:
                 if not query.order_by:
                     return _geo_page_in_id_order(conn, tenant, query, limit=limit, offset=offset, count=count)
                 # The R*Tree gave candidates by bounding box; the exact predicate decides here.
-                page: list[ExpandedEntity] = []
-                matched = 0
                 cursor = conn.execute(f"SELECT doc FROM entities WHERE {condition} ORDER BY {order}", (*params, *order_params))
-                for (doc,) in cursor:
-                    entity = orjson.loads(doc)
-                    if not matches_geo(query.geo, entity):
-                        continue
-                    if offset <= matched < offset + limit:
-                        page.append(entity)
-                    matched += 1
-                    if not count and matched >= offset + limit:
-                        break
-                return page, matched if count else None
+                return _geo_page((doc for (doc,) in cursor), query.geo, limit=limit, offset=offset, count=count)
 
         return await self._on_reader(run)
 
@@ -721,6 +710,7 @@ def _geo_page_in_id_order(
     SQL and by the exact geometry here, until the page is full (or, with count, to the end)."""
     assert query.geo is not None
     box = query_bbox(query.geo)
+    params: list[Any]
     if box is None:
         candidates_sql, params = sql.GEO_CANDIDATE_IDS_ANY, [tenant, query.geo.geoproperty]
     else:
@@ -736,23 +726,37 @@ def _geo_page_in_id_order(
     # The candidates are of the type already: listing the type's members again would cost more than the page.
     where, where_params = _compile_query(tenant, replace(query, geo=None), names[0] if names is not None else None)
     condition = " AND ".join(where)
+
+    def documents() -> Iterator[str]:
+        for start in range(0, len(candidate_ids), _GEO_CHUNK):
+            chunk = candidate_ids[start : start + _GEO_CHUNK]
+            yield from (
+                doc
+                for (doc,) in conn.execute(
+                    f"SELECT doc FROM entities WHERE {condition} AND id IN ({','.join('?' * len(chunk))}) ORDER BY id",
+                    (*where_params, *chunk),
+                )
+            )
+
+    return _geo_page(documents(), query.geo, limit=limit, offset=offset, count=count)
+
+
+def _geo_page(
+    documents: Iterator[str], geo: GeoQuery, *, limit: int, offset: int, count: bool
+) -> tuple[list[ExpandedEntity], int | None]:
+    """The page [offset, offset + limit) of the documents, in their order, whose geometry matches `geo`
+    exactly, and the number of matches when `count` (else reading stops at the page's end)."""
     page: list[ExpandedEntity] = []
     matched = 0
-    for start in range(0, len(candidate_ids), _GEO_CHUNK):
-        chunk = candidate_ids[start : start + _GEO_CHUNK]
-        rows = conn.execute(
-            f"SELECT doc FROM entities WHERE {condition} AND id IN ({','.join('?' * len(chunk))}) ORDER BY id",
-            (*where_params, *chunk),
-        )
-        for (doc,) in rows:
-            entity = orjson.loads(doc)
-            if not matches_geo(query.geo, entity):
-                continue
-            if offset <= matched < offset + limit:
-                page.append(entity)
-            matched += 1
-            if not count and matched >= offset + limit:
-                return page, None
+    for doc in documents:
+        entity = orjson.loads(doc)
+        if not matches_geo(geo, entity):
+            continue
+        if offset <= matched < offset + limit:
+            page.append(entity)
+        matched += 1
+        if not count and matched >= offset + limit:
+            return page, None
     return page, matched if count else None
 
 
