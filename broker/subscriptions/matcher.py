@@ -201,7 +201,7 @@ class Matcher:
         if event.before is not None and event.after is not None:
             types.update(event.before.get("type", ()))
         attributes = (event.before or {}).keys() | (event.after or {}).keys()
-        candidates = self.index.candidates(event.tenant, event.entity_id, types, attributes)
+        candidates = self.index.candidates(event.tenant, event.entity_id, types, attributes, entity)
         if not candidates:
             return
         changes = attribute_changes(event.before, event.after)
