@@ -41,7 +41,7 @@ from broker.subscriptions.model import (
     parse_subscription,
 )
 from broker.subscriptions.notifiers import NOTIFIERS, Notifier
-from broker.subscriptions.periodic import PeriodicScheduler, query_matching
+from broker.subscriptions.periodic import PeriodicScheduler, query_matching, store_claim
 from broker.subscriptions.state import DeliveryStates
 
 log = logging.getLogger("citycontext.subscriptions")
@@ -83,7 +83,7 @@ class SubscriptionService:
             ),
         )
         self.matcher = Matcher(self.index, self.delivery.submit, backlog=settings.subscription_match_backlog)
-        self.periodic = PeriodicScheduler(self.index, self.delivery.submit_periodic)
+        self.periodic = PeriodicScheduler(self.index, self.delivery.submit_periodic, store_claim(store))
 
     @property
     def listener(self) -> ChangeListener:
