@@ -5,9 +5,17 @@ sharing one database (as two broker processes do): no increment is lost, one cla
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import json
+import sqlite3
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
+import asyncpg  # type: ignore[import-untyped]
+
+from broker.store import postgres_schema, sqlite_schema
 from broker.store.base import DeliveryDelta, Store
+from broker.store.postgres import PostgresStore
+from broker.store.sqlite import SqliteStore
 from tests.broker.store.test_contract import reopen, store
 
 __all__ = ["reopen", "store"]
@@ -73,3 +81,43 @@ async def test_two_store_instances_on_one_database_win_each_periodic_claim_once(
             )
             assert sum(won for won, _ in results) == 1, results
             assert {next_due for _, next_due in results} == {now + 10}
+
+
+OLD_STATE = {"id": "urn:s:old", "timesSent": 7, "timesFailed": 2, "lastSuccess": T1, "lastFailure": T0, "lastFailureReason": "500"}
+MOVED_STATE = {key: value for key, value in OLD_STATE.items() if key != "id"}
+
+
+async def test_sqlite_delivery_state_kept_as_documents_moves_into_its_table(tmp_path: Path) -> None:
+    path = tmp_path / "version-4.db"
+    conn = sqlite3.connect(path)
+    for script in sqlite_schema.MIGRATIONS[:4]:  # the schema before delivery state had its table
+        for statement in script.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+    conn.execute("PRAGMA user_version = 4")
+    conn.execute("INSERT INTO documents VALUES ('subscriptionStatus', '', 'urn:s:old', ?)", (json.dumps(OLD_STATE),))
+    conn.commit()
+    conn.close()
+    async with SqliteStore(str(path)) as store:
+        assert await store.delivery_state("", "urn:s:old") == MOVED_STATE
+        assert await store.retrieve_document("subscriptionStatus", "", "urn:s:old") is None
+
+
+async def test_postgres_delivery_state_kept_as_documents_moves_into_its_table(
+    fresh_database: Callable[[], Awaitable[str]],
+) -> None:
+    dsn = await fresh_database()
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(postgres_schema.CREATE_MIGRATIONS_TABLE)
+        for number, script in enumerate(postgres_schema.MIGRATIONS[:2], start=1):
+            await conn.execute(script)
+            await conn.execute(postgres_schema.RECORD_MIGRATION, number)
+        await conn.execute(
+            "INSERT INTO documents VALUES ('subscriptionStatus', '', 'urn:s:old', $1::jsonb)", json.dumps(OLD_STATE)
+        )
+    finally:
+        await conn.close()
+    async with PostgresStore(dsn, pool_size=1) as store:
+        assert await store.delivery_state("", "urn:s:old") == MOVED_STATE
+        assert await store.retrieve_document("subscriptionStatus", "", "urn:s:old") is None
