@@ -84,3 +84,21 @@ async def test_notifications_not_delivered_by_the_end_of_the_grace_period_are_re
     assert state["timesFailed"] == 3 and state["timesSent"] == 0
     assert "shut down" in state["lastFailureReason"] and "notification_shutdown_grace_s" in state["lastFailureReason"]
     assert "lastSuccess" not in state and "lastFailure" in state
+
+
+async def test_a_throttled_notification_due_within_the_grace_period_is_sent_at_shutdown(
+    tmp_path: Path, receiver: Receiver, unique_id: Callable[[str], str]
+) -> None:
+    settings = fast_settings(tmp_path, notification_shutdown_grace_s=30.0)
+    broker = StoppableBroker(settings)
+    client = await broker.client()
+    await subscribe(client, subscription(receiver.url("throttled"), throttling=1))
+    entity_id = unique_id("Room")
+    assert (await client.post(ENTITIES, json=room(entity_id, 1))).status_code == 201
+    await receiver.wait_for(1, "throttled")
+    # Within the throttling period: held back, to be sent when the period is over.
+    patched = await client.patch(f"{ENTITIES}/{entity_id}/attrs/temperature", json={"type": "Property", "value": 2})
+    assert patched.status_code == 204
+    await broker.begin_stop()
+    held = receiver.on("throttled")
+    assert len(held) == 2 and held[1].data[0]["temperature"]["value"] == 2
