@@ -66,6 +66,12 @@ class Settings(BaseModel):
         8, gt=0, le=256, description="Notifications in flight at once per endpoint (order is kept per subscription and entity)."
     )
     notification_max_connections: int = Field(100, gt=0, description="HTTP connections the notifier keeps open in total.")
+    notification_mqtt_ca_file: str = Field(
+        "", description="PEM file of the certificate authorities mqtts:// endpoints are verified against; empty: the system's."
+    )
+    notification_shutdown_grace_s: float = Field(
+        5.0, ge=0, description="At shutdown, how long queued notifications may still be delivered; the rest are recorded as failed."
+    )
     notification_state_flush_s: float = Field(
         1.0, gt=0, description="How often delivery state (timesSent, lastSuccess, ...) is written to the store."
     )

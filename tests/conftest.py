@@ -116,6 +116,7 @@ DELETE FROM entities; DELETE FROM type_counts; DELETE FROM type_attribute_counts
 DELETE FROM entity_types; DELETE FROM documents; DELETE FROM entity_geometries;
 DELETE FROM tenants WHERE name <> ''; UPDATE tenants SET entity_count = 0;
 DELETE FROM history; DELETE FROM history_entities; DELETE FROM history_attributes;
+DELETE FROM subscription_states;
 """
 
 

@@ -17,6 +17,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from broker.errors import NgsiLdError
 from broker.query.ast import GeoQuery, QNode, ScopeQuery, TypeExpr
+from broker.store.delivery_state import DeliveryDelta
 from broker.temporal.model import (
     AggregatedPeriod,
     AggregationPlan,
@@ -256,5 +257,26 @@ class Store(Protocol):
     async def delete_document(self, kind: str, tenant: str, doc_id: str) -> None:
         """ResourceNotFound when there is no such document."""
 
+    # Subscriptions' delivery state and periodic claims (broker.store.delivery_state): atomic, so that
+    # broker processes sharing the store can all write them.
+    async def add_delivery_state(self, tenant: str, subscription_id: str, delta: DeliveryDelta) -> None:
+        """Add the counts (in SQL: times_sent = times_sent + n) and move each instant forward."""
 
-__all__ = ["Store", "Modification", "ExpandedEntity", "BatchChange", "BatchOutcome", "TypeAttributeCount", "AttributeCount", "EntityQuery", "EntitySelector", "OrderKey"]
+    async def delivery_state(self, tenant: str, subscription_id: str) -> dict[str, Any]:
+        """timesSent, timesFailed and the instants there are ({} when nothing was recorded)."""
+
+    async def delivery_states(self, tenant: str) -> dict[str, dict[str, Any]]:
+        """delivery_state of every subscription of the tenant that has one, by subscription id."""
+
+    async def delete_delivery_state(self, tenant: str, subscription_id: str) -> None:
+        """Nothing happens when there is none."""
+
+    async def claim_periodic(
+        self, tenant: str, subscription_id: str, version: str, now_s: float, next_due_s: float
+    ) -> tuple[bool, float | None]:
+        """Take the periodic notification due at now_s (POSIX seconds): (True, next_due_s) for exactly one
+        caller, which then sends it; the others get (False, the next due time stored by the winner).
+        Won too when nothing is claimed yet or `version` (the subscription's modifiedAt) is newer."""
+
+
+__all__ = ["DeliveryDelta", "Store", "Modification", "ExpandedEntity", "BatchChange", "BatchOutcome", "TypeAttributeCount", "AttributeCount", "EntityQuery", "EntitySelector", "OrderKey"]

@@ -47,7 +47,7 @@ from broker.errors import (
     ResourceNotFound,
     ServiceUnavailable,
 )
-from broker.store import postgres_history
+from broker.store import postgres_delivery, postgres_history
 from broker.store import postgres_schema as sql
 from broker.store.base import (
     AttributeCount,
@@ -58,6 +58,7 @@ from broker.store.base import (
     Modification,
     TypeAttributeCount,
 )
+from broker.store.delivery_state import DeliveryDelta, state_of
 from broker.store.postgres_indexes import Write, entity_id_of, write_counters, write_geometries
 from broker.store.postgres_query import plan_query, run_query
 from broker.temporal.model import (
@@ -590,6 +591,42 @@ class PostgresStore:
                 raise ResourceNotFound(f"{kind} {doc_id} not found")
 
         await self._write(work)
+
+    # -- delivery state (broker.store.postgres_delivery) -----------------------------------------
+
+    async def add_delivery_state(self, tenant: str, subscription_id: str, delta: DeliveryDelta) -> None:
+        async def work(conn: Connection) -> None:
+            await conn.execute(postgres_delivery.ADD_DELIVERY_STATE, tenant, subscription_id, *delta.params())
+
+        await self._write(work)
+
+    async def delivery_state(self, tenant: str, subscription_id: str) -> dict[str, Any]:
+        rows = await self._fetch(postgres_delivery.SELECT_DELIVERY_STATE, tenant, subscription_id)
+        return state_of(tuple(rows[0])) if rows else {}
+
+    async def delivery_states(self, tenant: str) -> dict[str, dict[str, Any]]:
+        rows = await self._fetch(postgres_delivery.SELECT_DELIVERY_STATES, tenant)
+        return {row[0]: state_of(tuple(row)[1:]) for row in rows}
+
+    async def delete_delivery_state(self, tenant: str, subscription_id: str) -> None:
+        async def work(conn: Connection) -> None:
+            await conn.execute(postgres_delivery.DELETE_DELIVERY_STATE, tenant, subscription_id)
+
+        await self._write(work)
+
+    async def claim_periodic(
+        self, tenant: str, subscription_id: str, version: str, now_s: float, next_due_s: float
+    ) -> tuple[bool, float | None]:
+        async def work(conn: Connection) -> tuple[bool, float | None]:
+            won = await conn.fetchval(
+                postgres_delivery.CLAIM_PERIODIC, tenant, subscription_id, version, next_due_s, now_s
+            )
+            if won:
+                return True, next_due_s
+            stored: float | None = await conn.fetchval(postgres_delivery.SELECT_NEXT_DUE, tenant, subscription_id)
+            return False, stored
+
+        return await self._write(work)
 
 
 async def _keep_session(conn: Connection) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from asyncpg import exceptions as pg  # type: ignore[import-untyped]
 
 from broker.errors import InternalError
-from broker.store import postgres_history
+from broker.store import postgres_delivery, postgres_history
 
 # Any constant bigint works; this one spells "citycont" in ASCII, so it is recognisable in pg_locks.
 MIGRATION_LOCK = 0x63697479636F6E74
@@ -97,6 +97,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX entity_geometries_geom ON entity_geometries USING gist (geom);
     """,
     postgres_history.MIGRATION,  # 2: the attribute history (temporal API), partitioned by month
+    postgres_delivery.MIGRATION,  # 3: subscriptions' delivery state and periodic claims
 )
 
 

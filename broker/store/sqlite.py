@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 import orjson
 
 from broker.errors import AlreadyExists, InternalError, NgsiLdError, ResourceNotFound, ServiceUnavailable
-from broker.store import sqlite_history
+from broker.store import sqlite_delivery, sqlite_history
 from broker.store import sqlite_schema as sql
 from broker.store.sqlite_writes import EntityWrites
 from broker.query import GeoQuery, compile_q, compile_scope, compile_types, matches_geo, query_bbox, register_functions
@@ -44,6 +44,7 @@ from broker.store.base import (
     Modification,
     TypeAttributeCount,
 )
+from broker.store.delivery_state import DeliveryDelta, state_of
 from broker.temporal.model import (
     AggregatedPeriod,
     AggregationPlan,
@@ -681,6 +682,42 @@ class SqliteStore:
             with self._transaction() as conn:
                 if conn.execute(statement, params).rowcount == 0:
                     raise ResourceNotFound(f"{kind} {doc_id} not found")
+
+        await self._on_writer(run)
+
+    # -- delivery state (broker.store.sqlite_delivery) -------------------------------------------
+
+    async def add_delivery_state(self, tenant: str, subscription_id: str, delta: DeliveryDelta) -> None:
+        await self._write_one(sqlite_delivery.ADD_DELIVERY_STATE, (tenant, subscription_id, *delta.params()))
+
+    async def delivery_state(self, tenant: str, subscription_id: str) -> dict[str, Any]:
+        rows = await self._read(sqlite_delivery.SELECT_DELIVERY_STATE, (tenant, subscription_id))
+        return state_of(rows[0]) if rows else {}
+
+    async def delivery_states(self, tenant: str) -> dict[str, dict[str, Any]]:
+        rows = await self._read(sqlite_delivery.SELECT_DELIVERY_STATES, (tenant,))
+        return {row[0]: state_of(row[1:]) for row in rows}
+
+    async def delete_delivery_state(self, tenant: str, subscription_id: str) -> None:
+        await self._write_one(sqlite_delivery.DELETE_DELIVERY_STATE, (tenant, subscription_id))
+
+    async def claim_periodic(
+        self, tenant: str, subscription_id: str, version: str, now_s: float, next_due_s: float
+    ) -> tuple[bool, float | None]:
+        def run() -> tuple[bool, float | None]:
+            with self._transaction() as conn:
+                params = (tenant, subscription_id, version, next_due_s, now_s)
+                if conn.execute(sqlite_delivery.CLAIM_PERIODIC, params).rowcount > 0:
+                    return True, next_due_s
+                row = conn.execute(sqlite_delivery.SELECT_NEXT_DUE, (tenant, subscription_id)).fetchone()
+                return False, row[0] if row is not None else None
+
+        return await self._on_writer(run)
+
+    async def _write_one(self, statement: str, params: tuple[Any, ...]) -> None:
+        def run() -> None:
+            with self._transaction() as conn:
+                conn.execute(statement, params)
 
         await self._on_writer(run)
 

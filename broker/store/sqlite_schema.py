@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from broker.store import sqlite_history
+from broker.store import sqlite_delivery, sqlite_history
 
 # Each entry moves the schema one version forward; PRAGMA user_version records how far we are.
 MIGRATIONS: tuple[str, ...] = (
@@ -57,6 +57,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE VIRTUAL TABLE geo_rtree USING rtree (id, min_lon, max_lon, min_lat, max_lat);
     """,
     sqlite_history.MIGRATION,  # 4: the attribute history (temporal API)
+    sqlite_delivery.MIGRATION,  # 5: subscriptions' delivery state and periodic claims
 )
 
 SELECT_DOC = "SELECT doc FROM entities WHERE tenant = ? AND id = ?"

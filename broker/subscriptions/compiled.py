@@ -195,18 +195,22 @@ async def compile_subscription(tenant: str, doc: dict[str, Any], resolve: Resolv
     )
 
 
-_INTERNED: dict[Any, int] = {}
+_INTERNED: dict[tuple[Any, str], int] = {}
 _NEXT_KEY = itertools.count()
 _MAX_INTERNED = 100_000
 
 
 def _intern(value: Any) -> int:
-    """A number for a value (equal values, equal numbers); forgetting old ones only loses sharing."""
-    key = _INTERNED.get(value)
+    """A number for a value (equal values, equal numbers); forgetting old ones only loses sharing.
+
+    Keyed by the repr too: in Python `True == 1`, so `a==true` and `a==1` would share a number, but in
+    NGSI-LD they are different literals (a boolean matches only a boolean)."""
+    typed = (value, repr(value))
+    key = _INTERNED.get(typed)
     if key is None:
         if len(_INTERNED) >= _MAX_INTERNED:
             _INTERNED.clear()
-        key = _INTERNED[value] = next(_NEXT_KEY)
+        key = _INTERNED[typed] = next(_NEXT_KEY)
     return key
 
 

@@ -15,6 +15,10 @@ A failed delivery is retried `notification_retries` times, waiting `notification
 Throttling (clause 5.2.12) holds back what comes within `throttling` seconds of the previous
 notification and sends it when the period is over, as one notification whose data has the latest
 state of each entity that changed meanwhile: nothing is lost, the intermediate states are.
+
+At shutdown (`aclose`) the queues are drained for at most `notification_shutdown_grace_s`, and
+throttled notifications due within that time are sent too; every notification still undelivered
+after it is recorded as failed (timesFailed, lastFailure, lastFailureReason), never lost silently.
 """
 
 from __future__ import annotations
@@ -102,6 +106,7 @@ class Delivery:
         self._queues: dict[str, _EndpointQueue] = {}
         self._throttles: dict[tuple[str, str], _Throttle] = {}
         self._closed = False
+        self._progress = asyncio.Event()  # set when a lane runs dry or throttling releases: aclose looks again
 
     # -- input (synchronous: called by the matcher and the periodic scheduler) -------------------
 
@@ -125,15 +130,49 @@ class Delivery:
     def queued(self) -> int:
         return sum(queue.size for queue in self._queues.values())
 
-    async def aclose(self) -> None:
+    async def aclose(self, grace_s: float = 0.0) -> None:
+        """Deliver what is queued, and what throttling releases, for at most grace_s seconds; then stop
+        and record every notification not delivered as failed. Call it once nothing submits any more."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace_s
+        while True:
+            busy = any(task is not None for queue in self._queues.values() for task in queue.tasks)
+            held = any(throttle.timer is not None and throttle.next_allowed <= deadline for throttle in self._throttles.values())
+            remaining = deadline - loop.time()
+            if not (busy or held) or remaining <= 0:
+                break
+            self._progress.clear()
+            try:
+                await asyncio.wait_for(self._progress.wait(), remaining)
+            except TimeoutError:
+                break
         self._closed = True
+        reason = f"not delivered: the broker shut down before it could be sent (notification_shutdown_grace_s={grace_s})"
         for throttle in self._throttles.values():
             if throttle.timer is not None:
                 throttle.timer.cancel()
+                throttle.timer = None
+            for match in throttle.pending.values():
+                self._abandoned(match.subscription, reason)
+            throttle.pending.clear()
         tasks = [task for queue in self._queues.values() for task in queue.tasks if task is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        for queue in self._queues.values():
+            for jobs in queue.lanes:
+                while jobs:
+                    self._abandoned(jobs.popleft().subscription, reason)
+                    queue.size -= 1
+                    self.metrics.queued.labels(queue.notifier.kind).dec()
+
+    def _abandoned(self, sub: CompiledSubscription, reason: str) -> None:
+        if self.lookup(sub.tenant, sub.id) is None:
+            return  # deleted meanwhile: nobody to tell
+        notifier = self.notifiers[sub.notification.scheme]
+        self.states.failed(sub.tenant, sub.id, now_iso(), reason, attempted=False)
+        self.metrics.dropped.labels(notifier.kind).inc()
+        self.metrics.failed.labels(notifier.kind).inc()
 
     # -- throttling -------------------------------------------------------------------------------
 
@@ -161,6 +200,7 @@ class Delivery:
             return
         throttle.timer = None
         matches, throttle.pending = list(throttle.pending.values()), {}
+        self._progress.set()
         if not matches:
             return
         sub = self.lookup(*key) or matches[-1].subscription
@@ -207,6 +247,7 @@ class Delivery:
                 self.metrics.queued.labels(queue.notifier.kind).dec()
         finally:
             queue.tasks[lane] = None
+            self._progress.set()
 
     async def _deliver(self, notifier: Notifier, job: _Job) -> None:
         sub = job.subscription

@@ -6,8 +6,10 @@ A subscription with entities is filed under the id of each selector that names o
 the entity types its selectors require (for `A;B` the first, for `A|B` each); a subscription with
 only watchedAttributes is filed under each watched attribute; type "*" goes to a short list that
 every change consults. Subscriptions alike in everything the matcher checks form one Group, filed
-once and checked once. Candidates are then checked in full by the matcher. Periodic subscriptions
-(timeInterval) are kept, for the scheduler, but never filed for changes.
+once and checked once. Within each of these buckets, a group whose q has a guard (a comparison that
+must be true, broker.subscriptions.q_index) is filed by that guard, so that a change only reaches the
+groups whose q the entity may satisfy. Candidates are then checked in full by the matcher. Periodic
+subscriptions (timeInterval) are kept, for the scheduler, but never filed for changes.
 
 The index is the local view of the subscriptions in the store: API calls of this process update
 it at once, and `load_tenants` re-reads the store so that another broker process's changes are
@@ -24,6 +26,7 @@ from broker.errors import NgsiLdError
 from broker.store.base import Store
 from broker.subscriptions.compiled import CompiledSubscription
 from broker.subscriptions.model import DOCUMENT_KIND
+from broker.subscriptions.q_index import Guard, QIndex, guard_of
 
 log = logging.getLogger("citycontext.subscriptions")
 
@@ -34,15 +37,47 @@ class Group:
     """Subscriptions with equal triggers, watchedAttributes, entities, q, geoQ and scopeQ: one check
     tells for all of them, so a thousand alike subscriptions cost a change one evaluation."""
 
-    __slots__ = ("key", "subscriptions")
+    __slots__ = ("guard", "key", "subscriptions")
 
-    def __init__(self, key: tuple[int, int]) -> None:
+    def __init__(self, key: tuple[int, int], guard: Guard | None) -> None:
         self.key = key
+        self.guard = guard
         self.subscriptions: dict[str, CompiledSubscription] = {}
 
     @property
     def example(self) -> CompiledSubscription:
         return next(iter(self.subscriptions.values()))
+
+
+class _Bucket:
+    """The groups filed under one entity id, type or watched attribute: by their q's guard, or plain."""
+
+    __slots__ = ("guarded", "plain")
+
+    def __init__(self) -> None:
+        self.plain: dict[tuple[int, int], Group] = {}
+        self.guarded = QIndex()
+
+    def __bool__(self) -> bool:
+        return bool(self.plain) or bool(self.guarded)
+
+    def add(self, group: Group) -> None:
+        if group.guard is None:
+            self.plain[group.key] = group
+        else:
+            self.guarded.add(group.guard, group)
+
+    def discard(self, group: Group) -> None:
+        if group.guard is None:
+            self.plain.pop(group.key, None)
+        else:
+            self.guarded.discard(group.guard, group)
+
+    def collect(self, entity: dict[str, Any], found: dict[tuple[int, int], Group], seen: dict[Any, Any]) -> None:
+        if self.plain:
+            found.update(self.plain)
+        if self.guarded:
+            self.guarded.collect(entity, found, seen)
 
 
 class _TenantIndex:
@@ -51,10 +86,10 @@ class _TenantIndex:
     def __init__(self) -> None:
         self.subscriptions: dict[str, CompiledSubscription] = {}
         self.groups: dict[tuple[int, int], Group] = {}
-        self.by_id: dict[str, dict[tuple[int, int], Group]] = {}
-        self.by_type: dict[str, dict[tuple[int, int], Group]] = {}
-        self.by_attribute: dict[str, dict[tuple[int, int], Group]] = {}
-        self.any_type: dict[tuple[int, int], Group] = {}
+        self.by_id: dict[str, _Bucket] = {}
+        self.by_type: dict[str, _Bucket] = {}
+        self.by_attribute: dict[str, _Bucket] = {}
+        self.any_type = _Bucket()
 
     def add(self, sub: CompiledSubscription) -> None:
         self.discard(sub.id)
@@ -64,9 +99,9 @@ class _TenantIndex:
         key = (sub.trigger_key, sub.filter_key)
         group = self.groups.get(key)
         if group is None:
-            group = self.groups[key] = Group(key)
+            group = self.groups[key] = Group(key, guard_of(sub.q))
             for bucket in self._buckets(sub):
-                bucket[key] = group
+                bucket.add(group)
         group.subscriptions[sub.id] = sub
 
     def discard(self, subscription_id: str) -> None:
@@ -80,27 +115,31 @@ class _TenantIndex:
             return
         del self.groups[key]
         for bucket in self._buckets(old):
-            bucket.pop(key, None)
+            bucket.discard(group)
         for table in (self.by_id, self.by_type, self.by_attribute):
             for name in [name for name, bucket in table.items() if not bucket]:
                 del table[name]
 
-    def _buckets(self, sub: CompiledSubscription) -> list[dict[tuple[int, int], Group]]:
-        buckets: list[dict[tuple[int, int], Group]] = []
+    def _buckets(self, sub: CompiledSubscription) -> list[_Bucket]:
+        """Each bucket once: a group filed twice in one bucket would be discarded once."""
+        buckets: dict[int, _Bucket] = {}
         if not sub.selectors:
             for attribute in sub.watched or ():
-                buckets.append(self.by_attribute.setdefault(attribute, {}))
-            return buckets
+                bucket = self.by_attribute.setdefault(attribute, _Bucket())
+                buckets[id(bucket)] = bucket
+            return list(buckets.values())
         for selector in sub.selectors:
             if selector.entity_id is not None:
-                buckets.append(self.by_id.setdefault(selector.entity_id, {}))
+                bucket = self.by_id.setdefault(selector.entity_id, _Bucket())
+                buckets[id(bucket)] = bucket
                 continue
             names = selector.index_types()
             if not names:
-                buckets.append(self.any_type)
+                buckets[id(self.any_type)] = self.any_type
             for name in names:
-                buckets.append(self.by_type.setdefault(name, {}))
-        return buckets
+                bucket = self.by_type.setdefault(name, _Bucket())
+                buckets[id(bucket)] = bucket
+        return list(buckets.values())
 
 
 class SubscriptionIndex:
@@ -131,27 +170,39 @@ class SubscriptionIndex:
         index = self._tenants.get(tenant)
         return dict(index.subscriptions) if index is not None else {}
 
-    def candidates(self, tenant: str, entity_id: str, types: Iterable[str], attributes: Iterable[str]) -> list[Group]:
-        """The groups of subscriptions that may match a change of this entity (its types and attribute
-        IRIs, before and after); the caller checks each group in full."""
+    def candidates(
+        self,
+        tenant: str,
+        entity_id: str,
+        types: Iterable[str],
+        attributes: Iterable[str],
+        entity: dict[str, Any],
+    ) -> list[Group]:
+        """The groups of subscriptions that may match a change of this entity: its types and attribute
+        IRIs (before and after), and the expanded entity that q is evaluated on (after the change;
+        before it, for a deletion). The caller checks each group in full."""
         index = self._tenants.get(tenant)
         if index is None or not index.groups:
             return []
         found: dict[tuple[int, int], Group] = {}
+        seen: dict[Any, Any] = {}
+        buckets: list[_Bucket] = []
         bucket = index.by_id.get(entity_id)
         if bucket:
-            found.update(bucket)
+            buckets.append(bucket)
         for entity_type in types:
             bucket = index.by_type.get(entity_type)
             if bucket:
-                found.update(bucket)
+                buckets.append(bucket)
         if index.by_attribute:
             for attribute in attributes:
                 bucket = index.by_attribute.get(attribute)
                 if bucket:
-                    found.update(bucket)
+                    buckets.append(bucket)
         if index.any_type:
-            found.update(index.any_type)
+            buckets.append(index.any_type)
+        for bucket in buckets:
+            bucket.collect(entity, found, seen)
         return list(found.values())
 
     def replace_tenant(self, tenant: str, subscriptions: Iterable[CompiledSubscription]) -> None:

@@ -164,7 +164,7 @@ class Matcher:
             return
         event = EntityEvent(change.tenant, change.before, change.after, now_iso())
         if len(self._queue) >= self.backlog:
-            self._drain()  # keep the order: what waits goes first
+            self.drain()  # keep the order: what waits goes first
             self.match(event)
             return
         self._queue.append(event)
@@ -185,7 +185,8 @@ class Matcher:
     def waiting(self) -> int:
         return len(self._queue)
 
-    def _drain(self) -> None:
+    def drain(self) -> None:
+        """Match every change waiting, now (at shutdown, and when the backlog is full)."""
         while self._queue:
             self._match_safely(self._queue.popleft())
 
@@ -201,7 +202,7 @@ class Matcher:
         if event.before is not None and event.after is not None:
             types.update(event.before.get("type", ()))
         attributes = (event.before or {}).keys() | (event.after or {}).keys()
-        candidates = self.index.candidates(event.tenant, event.entity_id, types, attributes)
+        candidates = self.index.candidates(event.tenant, event.entity_id, types, attributes, entity)
         if not candidates:
             return
         changes = attribute_changes(event.before, event.after)

@@ -11,7 +11,8 @@ into the format asked for (normalized, concise, keyValues = simplified), with la
   "urn:ngsi-ld:null" and deletedAt, so the receiver sees what went.
 - showChanges (clause 5.2.14) adds to each attribute instance that existed before the change its
   previous value: previousValue (Property, GeoProperty), previousObject (Relationship),
-  previousLanguageMap, previousJson, previousVocab.
+  previousLanguageMap, previousJson, previousVocab, previousValueList (ListProperty) and
+  previousObjectList (ListRelationship).
 - Accept application/ld+json puts the @context into each entity; application/geo+json makes data a
   FeatureCollection (geometry from "location").
 """
@@ -47,6 +48,8 @@ PREVIOUS_MEMBERS = {
     "languageMap": "previousLanguageMap",
     "json": "previousJson",
     "vocab": "previousVocab",
+    "valueList": "previousValueList",
+    "objectList": "previousObjectList",
 }
 _CORE = frozenset({"id", "type", "scope", "createdAt", "modifiedAt", "deletedAt"})
 

@@ -7,8 +7,9 @@ retrieve, update, delete) and the machinery that turns entity changes into notif
 
 Opening it opens the notifiers, loads every tenant's subscriptions from the store and starts four
 tasks: the matcher, the periodic scheduler, the refresh from the store (other broker processes'
-subscriptions) and the flush of delivery state. Closing stops them, writes the delivery state and
-closes the notifiers. Notifications still queued at shutdown are not kept.
+subscriptions) and the flush of delivery state. Closing stops them, matches the changes still
+waiting, delivers what is queued for at most `notification_shutdown_grace_s` (what is left is
+recorded as failed), writes the delivery state and closes the notifiers.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from broker.subscriptions.model import (
     parse_subscription,
 )
 from broker.subscriptions.notifiers import NOTIFIERS, Notifier
-from broker.subscriptions.periodic import PeriodicScheduler, query_matching
+from broker.subscriptions.periodic import PeriodicScheduler, query_matching, store_claim
 from broker.subscriptions.state import DeliveryStates
 
 log = logging.getLogger("citycontext.subscriptions")
@@ -82,7 +83,7 @@ class SubscriptionService:
             ),
         )
         self.matcher = Matcher(self.index, self.delivery.submit, backlog=settings.subscription_match_backlog)
-        self.periodic = PeriodicScheduler(self.index, self.delivery.submit_periodic)
+        self.periodic = PeriodicScheduler(self.index, self.delivery.submit_periodic, store_claim(store))
 
     @property
     def listener(self) -> ChangeListener:
@@ -114,7 +115,8 @@ class SubscriptionService:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
-        await self.delivery.aclose()
+        self.matcher.drain()  # committed changes not matched yet still notify
+        await self.delivery.aclose(self.settings.notification_shutdown_grace_s)
         try:
             await self.flush_state()
         finally:

@@ -2,45 +2,35 @@
 """Delivery state of each subscription: timesSent, timesFailed, lastNotification, lastSuccess,
 lastFailure (clause 5.2.14), and lastFailureReason, which says why.
 
-The state lives in the store, in a document of its own per subscription (kind
-"subscriptionStatus"), so that writing it never races with a PATCH of the subscription. Every
-delivery updates an in-memory delta; `flush` adds the deltas to the stored documents every
-`notification_state_flush_s` (and at shutdown), so a busy subscription costs one store write
-per period, not one per notification. Reads overlay the deltas not yet written, so this process
-always reads its own latest state. Several broker processes add their own deltas; a read-add-write
-of two processes at the same instant can lose one increment of the counters.
+The state lives in the store (broker.store.delivery_state), apart from the subscription, so that
+writing it never races with a PATCH of the subscription. Every delivery updates an in-memory delta;
+`flush` adds the deltas to the store every `notification_state_flush_s` (and at shutdown), so a
+busy subscription costs one store write per period, not one per notification. The store adds them
+atomically (times_sent = times_sent + n), so several broker processes sharing it lose no increment.
+Reads overlay the deltas not yet written, so this process always reads its own latest state.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
-from broker.errors import AlreadyExists, NgsiLdError, ResourceNotFound
-from broker.store.base import Store
+from broker.errors import NgsiLdError
+from broker.store.base import DeliveryDelta, Store
 
 log = logging.getLogger("citycontext.subscriptions")
 
+# Kept for the API of this package: the delivery state used to be a document of this kind.
 STATUS_KIND = "subscriptionStatus"
 _TIMES = ("lastNotification", "lastSuccess", "lastFailure")
-
-
-@dataclass(slots=True)
-class _Delta:
-    sent: int = 0
-    failed: int = 0
-    last_notification: str | None = None
-    last_success: str | None = None
-    last_failure: str | None = None
-    last_failure_reason: str | None = None
 
 
 class DeliveryStates:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._deltas: dict[tuple[str, str], _Delta] = {}
+        self._deltas: dict[tuple[str, str], DeliveryDelta] = {}
         self._lock = asyncio.Lock()
 
     def sent(self, tenant: str, subscription_id: str, at: str) -> None:
@@ -58,60 +48,44 @@ class DeliveryStates:
         delta.last_failure = at
         delta.last_failure_reason = reason
 
-    def _delta(self, tenant: str, subscription_id: str) -> _Delta:
+    def _delta(self, tenant: str, subscription_id: str) -> DeliveryDelta:
         key = (tenant, subscription_id)
         delta = self._deltas.get(key)
         if delta is None:
-            delta = self._deltas[key] = _Delta()
+            delta = self._deltas[key] = DeliveryDelta()
         return delta
 
     async def read(self, tenant: str, subscription_id: str) -> dict[str, Any]:
         async with self._lock:
-            stored = await self.store.retrieve_document(STATUS_KIND, tenant, subscription_id)
-            return _apply(stored or {}, self._deltas.get((tenant, subscription_id)))
+            stored = await self.store.delivery_state(tenant, subscription_id)
+            return _apply(stored, self._deltas.get((tenant, subscription_id)))
 
     async def read_tenant(self, tenant: str) -> dict[str, dict[str, Any]]:
         async with self._lock:
-            stored = {doc["id"]: doc for doc in await self.store.list_documents(STATUS_KIND, tenant)}
+            stored = await self.store.delivery_states(tenant)
             ids = set(stored) | {sub_id for (sub_tenant, sub_id) in self._deltas if sub_tenant == tenant}
             return {sub_id: _apply(stored.get(sub_id, {}), self._deltas.get((tenant, sub_id))) for sub_id in ids}
 
     async def forget(self, tenant: str, subscription_id: str) -> None:
         async with self._lock:
             self._deltas.pop((tenant, subscription_id), None)
-            try:
-                await self.store.delete_document(STATUS_KIND, tenant, subscription_id)
-            except ResourceNotFound:
-                pass
+            await self.store.delete_delivery_state(tenant, subscription_id)
 
-    async def flush(self, exists: Any = None) -> None:
-        """Write the deltas; `exists(tenant, id)` tells whether the subscription still exists."""
+    async def flush(self, exists: Callable[[str, str], bool] | None = None) -> None:
+        """Add the deltas to the store; `exists(tenant, id)` tells whether the subscription still exists."""
         async with self._lock:
             deltas, self._deltas = self._deltas, {}
             for (tenant, subscription_id), delta in deltas.items():
                 if exists is not None and not exists(tenant, subscription_id):
                     continue
                 try:
-                    await self._write(tenant, subscription_id, delta)
+                    await self.store.add_delivery_state(tenant, subscription_id, delta)
                 except NgsiLdError as exc:
                     log.warning("delivery state of %s not saved: %s", subscription_id, exc.detail)
                     self._deltas[(tenant, subscription_id)] = _merge(delta, self._deltas.get((tenant, subscription_id)))
 
-    async def _write(self, tenant: str, subscription_id: str, delta: _Delta) -> None:
-        stored = await self.store.retrieve_document(STATUS_KIND, tenant, subscription_id)
-        doc = _apply(stored or {"id": subscription_id}, delta)
-        doc["id"] = subscription_id
-        if stored is None:
-            try:
-                await self.store.create_document(STATUS_KIND, tenant, subscription_id, doc)
-                return
-            except AlreadyExists:  # another broker process created it meanwhile
-                stored = await self.store.retrieve_document(STATUS_KIND, tenant, subscription_id)
-                doc = _apply(stored or {"id": subscription_id}, delta)
-        await self.store.replace_document(STATUS_KIND, tenant, subscription_id, doc)
 
-
-def _apply(stored: dict[str, Any], delta: _Delta | None) -> dict[str, Any]:
+def _apply(stored: dict[str, Any], delta: DeliveryDelta | None) -> dict[str, Any]:
     state = dict(stored)
     state.setdefault("timesSent", 0)
     state.setdefault("timesFailed", 0)
@@ -127,10 +101,10 @@ def _apply(stored: dict[str, Any], delta: _Delta | None) -> dict[str, Any]:
     return state
 
 
-def _merge(older: _Delta, newer: _Delta | None) -> _Delta:
+def _merge(older: DeliveryDelta, newer: DeliveryDelta | None) -> DeliveryDelta:
     if newer is None:
         return older
-    return _Delta(
+    return DeliveryDelta(
         sent=older.sent + newer.sent,
         failed=older.failed + newer.failed,
         last_notification=newer.last_notification or older.last_notification,

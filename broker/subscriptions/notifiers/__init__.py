@@ -28,6 +28,7 @@ NOTIFIERS: dict[str, type[HttpNotifier | MqttNotifier]] = {
     "http": HttpNotifier,
     "https": HttpNotifier,
     "mqtt": MqttNotifier,
+    "mqtts": MqttNotifier,
 }
 
 

@@ -1,6 +1,9 @@
 # SPDX-License-Identifier: EUPL-1.2
-"""MQTT notifications: publish to `mqtt://[user:pass@]host[:port]/topic` (ETSI GS CIM 009 v1.9.1, the
-MQTT notification binding), with paho-mqtt.
+"""MQTT notifications: publish to `mqtt://[user:pass@]host[:port]/topic`, or over TLS to
+`mqtts://...` (ETSI GS CIM 009 v1.9.1, the MQTT notification binding), with paho-mqtt.
+
+mqtts:// verifies the broker's certificate and host name against the system's certificate
+authorities, or those of `notification_mqtt_ca_file`.
 
 The payload is the binding's envelope {"metadata": {Content-Type, Link, receiverInfo pairs...},
 "body": Notification}. notifierInfo chooses MQTT-Version (mqtt3.1.1 | mqtt5.0, default mqtt5.0)
@@ -38,6 +41,8 @@ VERSIONS = {"mqtt3.1.1": mqtt.MQTTv311, "mqtt5.0": mqtt.MQTTv5}
 DEFAULT_VERSION = "mqtt5.0"
 DEFAULT_QOS = 0
 DEFAULT_PORT = 1883
+DEFAULT_TLS_PORT = 8883
+SCHEMES = ("mqtt", "mqtts")
 _MAX_ABANDONED = 10_000
 
 
@@ -50,10 +55,11 @@ class MqttTarget:
     topic: str
     version: str
     qos: int
+    tls: bool = False
 
     @property
-    def broker_key(self) -> tuple[str, int, str | None, str | None, str]:
-        return (self.host, self.port, self.username, self.password, self.version)
+    def broker_key(self) -> tuple[str, int, str | None, str | None, str, bool]:
+        return (self.host, self.port, self.username, self.password, self.version, self.tls)
 
     @property
     def safe_broker(self) -> str:
@@ -63,12 +69,13 @@ class MqttTarget:
 def parse_target(uri: str, notifier_info: dict[str, str]) -> MqttTarget:
     """The broker, topic and options of an MQTT endpoint; BadRequestData names what is wrong."""
     parts = urlsplit(uri)
-    if parts.scheme != "mqtt":
-        raise BadRequestData(f"an MQTT endpoint uses mqtt://, not {parts.scheme}://")
+    if parts.scheme not in SCHEMES:
+        raise BadRequestData(f"an MQTT endpoint uses mqtt:// or mqtts://, not {parts.scheme}://")
+    tls = parts.scheme == "mqtts"
     if not parts.hostname:
         raise BadRequestData("the MQTT endpoint has no broker host: use mqtt://[user:pass@]host[:port]/topic")
     try:
-        port = parts.port or DEFAULT_PORT
+        port = parts.port or (DEFAULT_TLS_PORT if tls else DEFAULT_PORT)
     except ValueError:
         raise BadRequestData("the MQTT endpoint has an invalid port") from None
     topic = unquote(parts.path[1:]) if parts.path.startswith("/") else ""
@@ -92,20 +99,22 @@ def parse_target(uri: str, notifier_info: dict[str, str]) -> MqttTarget:
         topic=topic,
         version=version,
         qos=int(qos_text),
+        tls=tls,
     )
 
 
 class MqttNotifier:
     kind: ClassVar[str] = "mqtt"
 
-    def __init__(self, *, timeout_s: float = 10.0) -> None:
+    def __init__(self, *, timeout_s: float = 10.0, ca_file: str | None = None) -> None:
         self.timeout_s = timeout_s
-        self._connections: dict[tuple[str, int, str | None, str | None, str], _Connection] = {}
+        self.ca_file = ca_file
+        self._connections: dict[tuple[str, int, str | None, str | None, str, bool], _Connection] = {}
         self._open = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MqttNotifier:
-        return cls(timeout_s=settings.notification_timeout_s)
+        return cls(timeout_s=settings.notification_timeout_s, ca_file=settings.notification_mqtt_ca_file or None)
 
     @classmethod
     def check_endpoint(cls, endpoint: dict[str, Any]) -> None:
@@ -141,7 +150,8 @@ class MqttNotifier:
         payload = orjson.dumps({"metadata": metadata, "body": outgoing.notification})
         connection = self._connections.get(target.broker_key)
         if connection is None:
-            connection = self._connections[target.broker_key] = _Connection(target, asyncio.get_running_loop())
+            connection = _Connection(target, asyncio.get_running_loop(), self.ca_file)
+            self._connections[target.broker_key] = connection
             connection.start()
         await connection.publish(target.topic, payload, target.qos, outgoing.timeout_s)
 
@@ -149,7 +159,7 @@ class MqttNotifier:
 class _Connection:
     """One paho client, its network thread, and the publishes waiting for their acknowledgement."""
 
-    def __init__(self, target: MqttTarget, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, target: MqttTarget, loop: asyncio.AbstractEventLoop, ca_file: str | None = None) -> None:
         self.target = target
         self.loop = loop
         self.client = mqtt.Client(
@@ -157,6 +167,8 @@ class _Connection:
             client_id=f"citycontext-{uuid.uuid4().hex[:16]}",
             protocol=VERSIONS[target.version],
         )
+        if target.tls:
+            self.client.tls_set(ca_certs=ca_file)  # the certificate and the host name are verified
         if target.username is not None:
             self.client.username_pw_set(target.username, target.password)
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)

@@ -54,7 +54,8 @@ async def test_candidates_come_from_the_entity_id_type_or_watched_attribute_only
         index.put(sub)
 
     def ids(entity_id: str, types: list[str], attributes: list[str]) -> set[str]:
-        groups = index.candidates("", entity_id, [VOCAB + t for t in types], [VOCAB + a for a in attributes])
+        entity = {"id": entity_id, "type": [VOCAB + t for t in types]}
+        groups = index.candidates("", entity_id, entity["type"], [VOCAB + a for a in attributes], entity)
         return {sub.id for group in groups for sub in group.subscriptions.values()}
 
     assert ids("urn:ngsi-ld:Room:1", ["Room"], ["temperature"]) == {"urn:s:type", "urn:s:or", "urn:s:any"}
@@ -71,11 +72,12 @@ async def test_alike_subscriptions_form_one_group() -> None:
     for n in range(50):
         index.put(await compiled(subscription(f"http://127.0.0.1:9/{n}", id=f"urn:s:{n}", q="temperature>30")))
     index.put(await compiled(subscription("http://127.0.0.1:9/x", id="urn:s:other-q", q="temperature>31")))
-    groups = index.candidates("", "urn:ngsi-ld:Room:1", [VOCAB + "Room"], [])
+    warm = {"id": "urn:ngsi-ld:Room:1", "type": [VOCAB + "Room"], VOCAB + "temperature": [{"type": "Property", "value": 35}]}
+    groups = index.candidates("", warm["id"], warm["type"], [], warm)
     assert sorted(len(group.subscriptions) for group in groups) == [1, 50]
     for n in range(50):
         index.remove("", f"urn:s:{n}")
-    assert [len(group.subscriptions) for group in index.candidates("", "urn:x", [VOCAB + "Room"], [])] == [1]
+    assert [len(group.subscriptions) for group in index.candidates("", warm["id"], warm["type"], [], warm)] == [1]
 
 
 async def test_a_subscription_made_by_another_broker_process_is_seen_after_a_refresh(

@@ -255,6 +255,30 @@ async def test_show_changes_carries_the_previous_value_of_each_kind_of_attribute
     assert data["note"]["value"] == "urn:ngsi-ld:null" and data["note"]["previousValue"] == "to be deleted"
 
 
+async def test_show_changes_gives_the_previous_value_list_and_object_list(
+    client: httpx.AsyncClient, receiver: Receiver, unique_id: Callable[[str], str]
+) -> None:
+    entity_id = unique_id("Room")
+    await create(
+        client,
+        room(
+            entity_id,
+            readings={"type": "ListProperty", "valueList": [1, 2]},
+            doors={"type": "ListRelationship", "objectList": [{"object": "urn:ngsi-ld:Door:1"}]},
+        ),
+    )
+    await subscribe(client, subscription(receiver.url(), notification={"showChanges": True}))
+    fragment = {
+        "readings": {"type": "ListProperty", "valueList": [3]},
+        "doors": {"type": "ListRelationship", "objectList": [{"object": "urn:ngsi-ld:Door:2"}]},
+    }
+    assert (await client.patch(f"{ENTITIES}/{entity_id}", json=fragment)).status_code == 204
+    [notification] = await receiver.wait_for(1)
+    data = notification.data[0]
+    assert data["readings"]["valueList"] == [3] and data["readings"]["previousValueList"] == [1, 2]
+    assert data["doors"]["previousObjectList"] == [{"object": "urn:ngsi-ld:Door:1"}]
+
+
 async def test_attributes_pick_omit_sys_attrs_and_dataset_id_select_what_is_notified(
     client: httpx.AsyncClient, receiver: Receiver, unique_id: Callable[[str], str]
 ) -> None:

@@ -89,5 +89,5 @@ async def test_a_notifier_raises_delivery_failed_when_nobody_listens(notifier: H
 
 
 def test_every_scheme_has_a_notifier() -> None:
-    assert set(NOTIFIERS) == {"http", "https", "mqtt"}
-    assert NOTIFIERS["http"] is NOTIFIERS["https"]
+    assert set(NOTIFIERS) == {"http", "https", "mqtt", "mqtts"}
+    assert NOTIFIERS["http"] is NOTIFIERS["https"] and NOTIFIERS["mqtt"] is NOTIFIERS["mqtts"]

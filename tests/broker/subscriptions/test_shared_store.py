@@ -1,0 +1,41 @@
+# SPDX-License-Identifier: EUPL-1.2
+"""Two brokers on one store (SQLite file, PostgreSQL database), as two broker processes run: each
+periodic notification is sent once, by one of them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from broker.settings import Settings
+from tests.broker.subscriptions.fixtures import Receiver, fast_settings, room, running_broker, subscription
+from tests.broker.subscriptions.test_notifications import ENTITIES, subscribe
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def shared_store(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Settings, Callable[[], Awaitable[None]] | None]:
+    """Settings on a store the brokers share, and how to empty it once they have opened it (PostgreSQL)."""
+    if request.param == "postgres":
+        dsn: str = request.getfixturevalue("postgres_dsn")
+        return fast_settings(tmp_path, store=dsn, postgres_pool_size=2), request.getfixturevalue("reset_postgres")
+    return fast_settings(tmp_path), None
+
+
+async def test_a_periodic_notification_is_sent_by_one_of_two_brokers(
+    shared_store: tuple[Settings, Callable[[], Awaitable[None]] | None], receiver: Receiver, unique_id: Callable[[str], str]
+) -> None:
+    settings, reset = shared_store
+    async with running_broker(settings, "http://a") as broker_a, running_broker(settings, "http://b") as broker_b:
+        if reset is not None:
+            await reset()
+        assert (await broker_b.post(ENTITIES, json=room(unique_id("Room")))).status_code == 201
+        await subscribe(broker_a, subscription(receiver.url("periodic"), timeInterval=1))
+        # b reads the subscription from the store within subscription_refresh_s (0.3 s); from then on
+        # both brokers schedule it, and without the claim in the store every period came twice.
+        received = await receiver.wait_for(5, "periodic", timeout_s=15)
+    instants = sorted(datetime.fromisoformat(item.body["notifiedAt"]).timestamp() for item in received)
+    gaps = [later - earlier for earlier, later in zip(instants, instants[1:], strict=False)]
+    assert min(gaps) > 0.5, f"two notifications of one period: {gaps}"  # one per timeInterval (1 s)
