@@ -328,17 +328,9 @@ class SqliteStore:
         tenant: str,
         before: ExpandedEntity | None,
         after: ExpandedEntity | None,
-        history: list[tuple[Any, ...]] | None = None,
-        *,
-        record_history: bool = True,
     ) -> None:
-        """Insert, update or delete one entity row, with its counters, type index and history rows.
-
-        `history` collects the instance rows of a batch for one executemany (see batch_modify);
-        `record_history=False` when the caller recorded the history step by step itself.
-        """
-        if record_history:
-            sqlite_history.record_write(conn, tenant, before, after, history)
+        """Insert, update or delete one entity row, with its counters, type index and history rows."""
+        sqlite_history.record_write(conn, tenant, before, after)
         writes = EntityWrites(tenant)
         writes.add(before, after)
         self._flush(conn, writes)
@@ -423,7 +415,7 @@ class SqliteStore:
                     outcomes.append(BatchOutcome(entity_id, before, after, result))
                 # History step by step: an entity updated twice in one batch (an IoT agent's batch of
                 # uplinks) keeps both instances; the entity row is then written once, final.
-                history: list[tuple[Any, ...]] = []
+                history = sqlite_history.PendingHistory()
                 for outcome in outcomes:
                     if outcome.error is None and outcome.before is not outcome.after:
                         sqlite_history.record_write(conn, tenant, outcome.before, outcome.after, history)
@@ -433,8 +425,7 @@ class SqliteStore:
                     if before is not after:
                         writes.add(before, after)
                 self._flush(conn, writes)
-                if history:
-                    conn.executemany(sqlite_history.INSERT_INSTANCE, history)
+                history.flush(conn)
             self._after_commit(tenant)
             return outcomes
 

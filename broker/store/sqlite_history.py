@@ -94,39 +94,54 @@ def row_of(tenant: str, record: InstanceRecord) -> tuple[Any, ...]:
     )
 
 
+class PendingHistory:
+    """The history rows of a batch, written with one executemany per table at its end (`flush`)."""
+
+    def __init__(self) -> None:
+        self.entities: list[tuple[Any, ...]] = []
+        self.attributes: list[tuple[str, str, str]] = []
+        self.instances: list[tuple[Any, ...]] = []
+
+    def flush(self, conn: sqlite3.Connection) -> None:
+        if self.entities:  # in order: an entity written twice in the batch ends as written last
+            conn.executemany(UPSERT_ENTITY, self.entities)
+        if self.attributes:
+            conn.executemany(INSERT_ATTRIBUTE, self.attributes)
+        if self.instances:
+            conn.executemany(INSERT_INSTANCE, self.instances)
+
+
 def record_write(
     conn: sqlite3.Connection,
     tenant: str,
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
-    pending: list[tuple[Any, ...]] | None = None,
+    pending: PendingHistory | None = None,
 ) -> None:
     """Record what an entity write changed: its new or changed instances, and deletions.
 
-    With `pending`, instance rows are collected for one executemany at the end of a batch.
+    With `pending`, the rows are collected for a batch's `PendingHistory.flush` instead of written now.
     """
+    history = pending if pending is not None else PendingHistory()
     records = history_records(before, after)
     change = entity_change(before, after)
     if change is not None:
-        write_entity(conn, tenant, change)
-    if not records:
-        return
-    entity_id = records[0].entity_id
-    attributes = new_attributes(before, records)
-    if attributes:
-        conn.executemany(INSERT_ATTRIBUTE, [(tenant, entity_id, attribute) for attribute in attributes])
-    rows = [row_of(tenant, record) for record in records]
-    if pending is not None:
-        pending.extend(rows)
-    elif len(rows) == 1:
-        conn.execute(INSERT_INSTANCE, rows[0])
-    else:
-        conn.executemany(INSERT_INSTANCE, rows)
+        history.entities.append(entity_row(tenant, change))
+    if records:
+        entity_id = records[0].entity_id
+        history.attributes.extend((tenant, entity_id, attribute) for attribute in new_attributes(before, records))
+        history.instances.extend(row_of(tenant, record) for record in records)
+    if pending is None:
+        history.flush(conn)
 
 
 def write_entity(conn: sqlite3.Connection, tenant: str, entity: HistoryEntity) -> None:
+    conn.execute(UPSERT_ENTITY, entity_row(tenant, entity))
+
+
+def entity_row(tenant: str, entity: HistoryEntity) -> tuple[Any, ...]:
     scope = orjson.dumps(list(entity.scope)).decode() if entity.scope is not None else None
-    conn.execute(UPSERT_ENTITY, (tenant, entity.id, orjson.dumps(list(entity.types)).decode(), scope, entity.deleted_at_ms))
+    return (tenant, entity.id, orjson.dumps(list(entity.types)).decode(), scope, entity.deleted_at_ms)
 
 
 def add_instances(conn: sqlite3.Connection, tenant: str, entity: HistoryEntity, records: Sequence[InstanceRecord]) -> bool:
@@ -380,6 +395,7 @@ __all__ = [
     "delete_instance",
     "entity_of",
     "purge",
+    "PendingHistory",
     "record_write",
     "select_bounds",
     "select_entities",
