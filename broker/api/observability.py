@@ -122,7 +122,8 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send_with_headers)
         finally:
             elapsed = time.perf_counter() - started
-            self.metrics.observe_request(scope["method"], route_label(scope["path"]), status, elapsed)
+            method = scope["method"]
+            self.metrics.observe_request(method, route_label(scope["path"]), status, elapsed)
             if log.isEnabledFor(logging.INFO):
                 log.info(
                     "request",

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
+import pytest
 
 import broker
 from broker.settings import Settings
@@ -40,3 +43,16 @@ async def test_request_id_is_echoed_or_made(client: httpx.AsyncClient) -> None:
     again = await client.get(f"{API}/entities/urn:x:1")
     assert len(made.headers["x-request-id"]) == 32
     assert made.headers["x-request-id"] != again.headers["x-request-id"]
+
+
+async def test_each_request_is_logged_with_method_path_status_and_tenant(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="citycontext.access"):
+        response = await client.get(f"{API}/entities/urn:x:unknown", headers={"NGSILD-Tenant": "logged"})
+    assert response.status_code == 404
+    lines = [record for record in caplog.records if record.name == "citycontext.access"]
+    assert [getattr(record, "http") for record in lines] == [
+        {"method": "GET", "path": f"{API}/entities/urn:x:unknown", "status": 404,
+         "duration_ms": getattr(lines[0], "http")["duration_ms"], "tenant": "logged"}
+    ]  # fmt: skip
