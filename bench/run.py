@@ -753,6 +753,16 @@ async def main() -> None:
                 results[LOAD] = await load(session, broker.url, args.entities, args.batch)
                 rss_after_load = broker.rss_mb()
                 print("load", results[LOAD], f"RSS {rss_after_load} MB", flush=True)
+                if not store.startswith("sqlite"):
+                    # Planner statistics for the fresh rows, as autovacuum would gather within a minute or
+                    # two in production; without them the first queries plan for an empty table.
+                    import asyncpg  # type: ignore[import-untyped]
+
+                    conn = await asyncpg.connect(store)
+                    try:
+                        await conn.execute("ANALYZE")
+                    finally:
+                        await conn.close()
                 ceiling_bytes = (await sample(broker.url, scenarios(args.entities, run)[0]))["body_bytes"]
                 for scenario in selected:
                     sampled = await sample(broker.url, scenario)
