@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -41,6 +42,7 @@ from broker.api import (
 )
 from broker.api.observability import Metrics, ObservabilityMiddleware
 from broker.api.responses import problem_response
+from broker.entities.operations import now_iso
 from broker.entities.service import EntityService
 from broker.errors import (
     InternalError,
@@ -138,6 +140,7 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.started = (now_iso(), time.monotonic())  # /version: startedAt and uptime
     app.router.redirect_slashes = False
     return app
 

@@ -3,6 +3,11 @@
 
 from __future__ import annotations
 
+import os
+import platform
+import time
+from importlib.metadata import version as _distribution_version
+
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,7 +30,17 @@ async def ready(request: Request) -> Response:
     return json_response({"status": "ready", "store": request.app.state.store.kind})
 
 
+# What an operator asks first when something misbehaves, as Orion-LD's version answer tells it.
+_RUNTIME = {
+    "python": platform.python_version(),
+    "uvicorn": _distribution_version("uvicorn"),
+    "starlette": _distribution_version("starlette"),
+    "pid": os.getpid(),
+}
+
+
 async def version(request: Request) -> Response:
+    started_at, started_monotonic = request.app.state.started
     return json_response(
         {
             "name": "citycontext",
@@ -33,6 +48,9 @@ async def version(request: Request) -> Response:
             "ngsiLdSpecVersion": broker.NGSI_LD_SPEC_VERSION,
             "store": request.app.state.store.kind,
             "defaultCoreContext": DEFAULT_CORE_CONTEXT_URL,
+            "startedAt": started_at,
+            "uptime_s": round(time.monotonic() - started_monotonic, 3),
+            **_RUNTIME,
         }
     )
 

@@ -21,6 +21,7 @@ async def test_health_ready_version(client: httpx.AsyncClient, settings: Setting
     assert version["version"] == broker.__version__
     assert version["ngsiLdSpecVersion"] == "1.9.1"
     assert version["store"] == kind
+    assert version["uptime_s"] >= 0 and version["startedAt"].endswith("Z") and version["python"].count(".") == 2
 
 
 async def test_metrics_count_requests_per_route_and_entities_per_tenant(client: httpx.AsyncClient) -> None:
