@@ -9,7 +9,7 @@ The load generator is wrk (one Lua script per scenario, generated from bench/wrk
 machine of two cores or more) the broker runs on core 0 and the load generator on core 1: one
 broker process, one core each. Each scenario reports requests/s, p50/p95/p99 latency (ms), errors
 (must be 0) and the size of its response body. Two ceilings are measured in the same run, so that
-figures from a noisy, shared machine can be read as ratios: the framework ceiling (GET /health:
+figures from a noisy, shared machine can be read as ratios: the framework ceiling (GET /version:
 the same server stack doing nothing) and, after the broker has stopped, the raw store doing the
 scenario's database work on the broker's own database (GET by id, PATCH, merge-patch, create,
 batch upsert). The broker's RSS is read from /proc after the load, at the end, and at its peak.
@@ -53,7 +53,7 @@ TYPES = ("OffStreetParking", "WeatherObserved", "BikeHireDockingStation", "Traff
 DEFAULT_VOCAB = "https://uri.etsi.org/ngsi-ld/default-context/"
 WRK_COMMON = Path(__file__).resolve().parent / "wrk" / "bench.lua"
 LOAD = "batch upsert (1,000 per batch)"
-FRAMEWORK = "framework ceiling (GET /health)"
+FRAMEWORK = "framework ceiling (GET /version)"
 RAW_BATCH = "raw store ceiling (bare-table batch insert)"
 BROKER_CPU, GENERATOR_CPU = 0, 1
 RESULTS_HEADER = (
@@ -66,7 +66,7 @@ RESULTS_BLOCK = f"""
 
 Written by `bench/run.py` (see bench/README.md): one line per scenario and run; the first twelve
 columns mean what they mean in the first bench/run.py table. "ratio" is the scenario's rate over
-the framework ceiling (GET /health, same run). "ratio to raw store" is its rate over "raw store
+the framework ceiling (GET /version, same run; GET /health before 2026-11-26 20:45). "ratio to raw store" is its rate over "raw store
 rate": the store doing the same database work on the broker's database, from one connection, after
 the broker stopped (rows/s: SELECT by id; read, change, UPDATE and COMMIT each row; INSERT and
 COMMIT each row; the bare-table batch insert). The broker shares one COMMIT among concurrent writes,
@@ -216,7 +216,7 @@ def scenarios(entities: int, run: str) -> list[Scenario]:
         return orjson.dumps({"availableSpotNumber": n, "name": f"Parkhaus {n}"})
 
     return [
-        Scenario(FRAMEWORK, (200,), lambda rng, c: ("GET", "/health", {}, None), 'return wrk.format("GET", "/health")'),
+        Scenario(FRAMEWORK, (200,), lambda rng, c: ("GET", "/version", {}, None), 'return wrk.format("GET", "/version")'),
         Scenario(
             "GET entity by id",
             (200,),
