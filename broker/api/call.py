@@ -31,7 +31,7 @@ from broker.errors import (
     PayloadTooLarge,
 )
 from broker.jsonld_contexts import ContextRegistry
-from broker.ld import DEFAULT_CORE_CONTEXT_URL, TermMap
+from broker.ld import DEFAULT_CORE_CONTEXT_URL, TermMap, core_term_map
 
 TENANT_HEADER = "NGSILD-Tenant"
 FIWARE_SERVICE_HEADER = "fiware-service"
@@ -107,6 +107,8 @@ async def prepare(
 
 
 async def resolve_context(request: Request, tenant: str, context: Any) -> TermMap:
+    if context is None:  # most requests: the core context, compiled once
+        return core_term_map()
     registry: ContextRegistry = request.app.state.context_registry
     return await registry.resolve(tenant, context)
 

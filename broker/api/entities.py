@@ -122,8 +122,10 @@ async def entity_item(request: Request) -> Response:
 
 
 async def _retrieve_entity(request: Request, service: EntityService, segments: list[str]) -> Response:
-    check_known(request.query_params, _RETRIEVE_PARAMS)
-    params = dict(request.query_params)  # each name once (checked); a plain dict reads faster
+    params: dict[str, str] = {}
+    if request.scope["query_string"]:
+        check_known(request.query_params, _RETRIEVE_PARAMS)
+        params = dict(request.query_params)  # each name once (checked); a plain dict reads faster
     call = await prepare(request, offered=RETRIEVAL_MEDIA_TYPES)
     form = parse_representation(params.get("options"), params.get("format"))
     tm = call.term_map
