@@ -170,6 +170,50 @@ async def test_data_survives_closing_and_reopening(reopen: Callable[[], Store]) 
         assert await second.tenant_exists("durable")
 
 
+async def test_concurrent_writes_fail_alone_and_the_rest_is_durable(reopen: Callable[[], Store]) -> None:
+    """Many writes at once (SQLite commits those that queue up together, in one transaction with a
+    savepoint each): every failure is the caller's alone and leaves nothing behind; every success is
+    there after the store is reopened."""
+
+    def refuse(doc: dict[str, Any]) -> None:
+        doc[rel("v")][0]["value"] = "half-written"
+        raise BadRequestData("refused after changing the copy")
+
+    def bump(doc: dict[str, Any]) -> None:
+        doc[rel("v")][0]["value"] += 1
+
+    async with reopen() as store:
+        for n in range(10):
+            await store.create_entity("", entity(f"urn:x:base{n}", v=0))
+        writes: list[Awaitable[Any]] = []
+        expected: list[type[Exception] | None] = []
+        for n in range(40):
+            kind = n % 4
+            if kind == 0:
+                writes.append(store.create_entity("", entity(f"urn:x:new{n}", v=n)))
+                expected.append(None)
+            elif kind == 1:
+                writes.append(store.create_entity("", entity(f"urn:x:base{n % 10}", v=-1)))
+                expected.append(AlreadyExists)
+            elif kind == 2:
+                writes.append(store.modify_entity("", f"urn:x:base{n % 10}", refuse))
+                expected.append(BadRequestData)
+            else:
+                writes.append(store.modify_entity("", f"urn:x:base{n % 10}", bump))
+                expected.append(None)
+        outcomes = await asyncio.gather(*writes, return_exceptions=True)
+    assert [type(o) if isinstance(o, Exception) else None for o in outcomes] == expected
+    async with reopen() as store:
+        for n in range(0, 40, 4):
+            assert await store.retrieve_entity("", f"urn:x:new{n}") == entity(f"urn:x:new{n}", v=n)
+        bumps = {n % 10: 0 for n in range(10)}
+        for n in range(3, 40, 4):
+            bumps[n % 10] += 1
+        for base, count in bumps.items():
+            stored = await store.retrieve_entity("", f"urn:x:base{base}")
+            assert stored is not None and stored[rel("v")][0]["value"] == count
+
+
 def typed(entity_id: str, types: list[str], **attrs: Any) -> dict[str, Any]:
     doc = entity(entity_id, **attrs)
     doc["type"] = types
