@@ -44,7 +44,13 @@ from broker.query.geoq import (
 )
 from broker.query.predicate import matches_geo, matches_q, matches_scope, matches_types
 from broker.query.q_parser import parse_q, render_q
-from broker.query.selection import parse_scope_query, parse_type_selection, render_scope_query, render_type_selection
+from broker.query.selection import (
+    parse_scope_query,
+    parse_type_selection,
+    plain_type_names,
+    render_scope_query,
+    render_type_selection,
+)
 from broker.query.sql_sqlite import compile_q, compile_scope, compile_types, register_functions
 from broker.query.syntax import MAX_NESTING, MAX_TERMS, MAX_VALUES, QuerySyntaxError
 
@@ -93,6 +99,7 @@ __all__ = [
     "parse_q",
     "parse_scope_query",
     "parse_type_selection",
+    "plain_type_names",
     "query_bbox",
     "register_functions",
     "render_georel",

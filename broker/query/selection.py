@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from broker.errors import BadRequestData
-from broker.query.ast import ScopeAnd, ScopePattern, ScopeQuery, TypeAnd, TypeExpr, TypeName, TypeOr
+from broker.query.ast import ALL_TYPES, ScopeAnd, ScopePattern, ScopeQuery, TypeAnd, TypeExpr, TypeName, TypeOr
 from broker.query.syntax import Cursor
 
 _NAME = r"[^\W\d_]\w*"
@@ -34,6 +34,14 @@ def parse_type_selection(text: str) -> TypeExpr:
     if not cursor.at_end():
         raise cursor.error("expected ',', '|', ';' or the end of the type selection")
     return node
+
+
+def plain_type_names(types: TypeExpr) -> list[str] | None:
+    """The names of a selection of plain types joined by ',' or '|', which a type index can answer;
+    None for anything else (`;` conjunctions, nesting) and for "*" (any type)."""
+    terms: tuple[TypeExpr, ...] = (types,) if isinstance(types, TypeName) else types.terms if isinstance(types, TypeOr) else ()
+    names = [term.name for term in terms if isinstance(term, TypeName)]
+    return names if names and len(names) == len(terms) and ALL_TYPES not in names else None
 
 
 def render_type_selection(node: TypeExpr) -> str:

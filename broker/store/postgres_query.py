@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from broker.query import matches_q, matches_scope, matches_types
-from broker.query.ast import ALL_TYPES, TypeAnd, TypeExpr, TypeName, TypeOr
+from broker.query import matches_q, matches_scope, matches_types, plain_type_names
+from broker.query.ast import ALL_TYPES, TypeAnd, TypeExpr, TypeName
 from broker.query.sql_postgres import Params, compile_geo, compile_geo_candidates, compile_q, compile_scope, compile_types
 from broker.query.values import pattern_matches
 from broker.store.base import EntityQuery, EntitySelector, ExpandedEntity, OrderKey
@@ -106,15 +106,7 @@ def _plain_types(query: EntityQuery) -> list[str] | None:
     """The type names of a query with one selector whose types are plain names joined by ',' or '|'."""
     if len(query.selectors) != 1 or query.selectors[0].types is None:
         return None
-    types = query.selectors[0].types
-    if isinstance(types, TypeName):
-        terms: tuple[TypeExpr, ...] = (types,)
-    elif isinstance(types, TypeOr):
-        terms = types.terms
-    else:
-        return None
-    names = [term.name for term in terms if isinstance(term, TypeName)]
-    return None if len(names) != len(terms) or ALL_TYPES in names else names
+    return plain_type_names(query.selectors[0].types)
 
 
 def _single_type(query: EntityQuery) -> str | None:

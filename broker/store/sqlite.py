@@ -31,8 +31,7 @@ from broker.errors import AlreadyExists, InternalError, NgsiLdError, ResourceNot
 from broker.store import sqlite_delivery, sqlite_history
 from broker.store import sqlite_schema as sql
 from broker.store.sqlite_writes import EntityWrites
-from broker.query import GeoQuery, compile_q, compile_scope, compile_types, matches_geo, query_bbox, register_functions
-from broker.query.ast import TypeExpr, TypeName, TypeOr
+from broker.query import GeoQuery, compile_q, plain_type_names, compile_scope, compile_types, matches_geo, query_bbox, register_functions
 from broker.query.sql_sqlite import json_path
 from broker.store.base import (
     AttributeCount,
@@ -755,7 +754,7 @@ def _geo_page_in_id_order(
         params = [tenant, query.geo.geoproperty, box[2], box[0], box[3], box[1]]
     names = None
     if len(query.selectors) == 1 and query.selectors[0].types is not None:
-        names = _plain_type_names(query.selectors[0].types)
+        names = plain_type_names(query.selectors[0].types)
     if names is not None:
         candidates_sql += sql.GEO_CANDIDATE_OF_TYPES.format(marks=",".join("?" * len(names)))
         params.extend(names)
@@ -804,7 +803,7 @@ def _entity_source(tenant: str, query: EntityQuery) -> tuple[str, list[Any], str
     its parameters, and the type it walks (None: plain `entities`)."""
     if query.geo is None and not query.order_by and len(query.selectors) == 1:
         types = query.selectors[0].types
-        names = _plain_type_names(types) if types is not None else None
+        names = plain_type_names(types) if types is not None else None
         if names is not None and len(names) == 1:
             source = (
                 "(SELECT id AS member_id FROM entity_types WHERE tenant = ? AND type = ?) AS members"
@@ -829,7 +828,7 @@ def _compile_query(tenant: str, query: EntityQuery, member_type: str | None = No
             conditions.append("id REGEXP ?")
             params.append(selector.id_pattern)
         if selector.types is not None:
-            names = _plain_type_names(selector.types)
+            names = plain_type_names(selector.types)
             # With a geo-query the spatial candidates are the fewer rows: check their types on the
             # row rather than listing every entity of the type from the index.
             if names is not None and query.geo is None:
@@ -886,17 +885,6 @@ def _order_by(keys: tuple[OrderKey, ...]) -> tuple[str, list[Any]]:
 def _add(where: list[str], params: list[Any], compiled: tuple[str, list[Any]]) -> None:
     where.append(f"({compiled[0]})")
     params.extend(compiled[1])
-
-
-def _plain_type_names(types: TypeExpr) -> list[str] | None:
-    """Type names the entity_types index can answer; None for anything else (and for "*", any type)."""
-    if isinstance(types, TypeName):
-        names = [types.name]
-    elif isinstance(types, TypeOr) and all(isinstance(term, TypeName) for term in types.terms):
-        names = [term.name for term in types.terms]  # type: ignore[union-attr]
-    else:
-        return None
-    return None if "*" in names else names
 
 
 def _load_many(conn: sqlite3.Connection, tenant: str, ids: list[str]) -> dict[str, ExpandedEntity]:

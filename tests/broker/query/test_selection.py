@@ -21,6 +21,7 @@ from broker.query import (
     TypeOr,
     parse_scope_query,
     parse_type_selection,
+    plain_type_names,
     render_scope_query,
     render_type_selection,
 )
@@ -99,3 +100,11 @@ def test_type_selection_round_trips(node: TypeExpr) -> None:
 @settings(max_examples=150)
 def test_scope_query_round_trips(node: ScopeQuery) -> None:
     assert parse_scope_query(render_scope_query(node)) == node
+
+
+@pytest.mark.parametrize(
+    "text,names",
+    [("A", ["A"]), ("A,B", ["A", "B"]), ("A|B", ["A", "B"]), ("(A;B)", None), ("A,(B;C)", None), ("*", None), ("A,*", None)],
+)
+def test_plain_type_names_are_what_a_type_index_can_answer(text: str, names: list[str] | None) -> None:
+    assert plain_type_names(parse_type_selection(text)) == names
