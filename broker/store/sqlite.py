@@ -450,7 +450,7 @@ class SqliteStore:
         self, tenant: str, query: EntityQuery, *, limit: int, offset: int, count: bool
     ) -> tuple[list[ExpandedEntity], int | None]:
         source, source_params, member_type = _entity_source(tenant, query)
-        where, where_params = _compile_query(tenant, query, member_type)
+        where, where_params = _compile_query(tenant, query, types_selected=member_type is not None)
         params = [*source_params, *where_params]
         condition = " AND ".join(where)
         order, order_params = _order_by(query.order_by)
@@ -760,7 +760,7 @@ def _geo_page_in_id_order(
         params.extend(names)
     candidate_ids = [row[0] for row in conn.execute(candidates_sql + " ORDER BY g.entity_id", params)]
     # The candidates are of the type already: listing the type's members again would cost more than the page.
-    where, where_params = _compile_query(tenant, replace(query, geo=None), names[0] if names is not None else None)
+    where, where_params = _compile_query(tenant, replace(query, geo=None), types_selected=names is not None)
     condition = " AND ".join(where)
 
     def documents() -> Iterator[str]:
@@ -813,14 +813,18 @@ def _entity_source(tenant: str, query: EntityQuery) -> tuple[str, list[Any], str
     return "entities", [], None
 
 
-def _compile_query(tenant: str, query: EntityQuery, member_type: str | None = None) -> tuple[list[str], list[Any]]:
+def _compile_query(
+    tenant: str, query: EntityQuery, *, types_selected: bool = False
+) -> tuple[list[str], list[Any]]:
+    """WHERE terms over `entities`; `types_selected`: the rows come from the type index already, so the
+    (single) selector's types are not checked again."""
     where = ["tenant = ?"]
     params: list[Any] = [tenant]
     alternatives: list[str] = []
     for selector in query.selectors:
         conditions: list[str] = []
-        if member_type is not None:
-            selector = replace(selector, types=None)  # the FROM clause already walks that type's members
+        if types_selected:
+            selector = replace(selector, types=None)
         if selector.ids is not None:
             conditions.append(f"id IN ({','.join('?' * len(selector.ids))})")
             params.extend(selector.ids)
