@@ -172,6 +172,37 @@ def distance_m(reference: BaseGeometry, target: BaseGeometry) -> float:
     return float(metres)
 
 
+def points_match(geo_query: GeoQuery, longitudes: np.ndarray[Any, Any], latitudes: np.ndarray[Any, Any]) -> np.ndarray[Any, Any] | None:
+    """Whether each Point target (longitude, latitude) is in the query's relation, for many points at once;
+    exactly `geometry_matches` of each point, or None where this shortcut does not apply (then ask
+    `geometry_matches` of each geometry). It applies to near with a Point reference, which repeats
+    `distance_m` step by step on arrays (the same IEEE operations and the same GeographicLib inverse),
+    and to within, intersects and disjoint with any reference (point-in-geometry tests of GEOS)."""
+    georel = geo_query.georel
+    reference = query_shape(geo_query)
+    if georel.max_distance_m is not None or georel.min_distance_m is not None:
+        if reference.geom_type != "Point":
+            return None
+        frame = near_frame(reference)
+        lon0, lat0, scale = frame.lon0, frame.lat0, frame.scale
+        # distance_m: the reference is its own nearest point, (lon0, lat0); the target goes into the
+        # frame and back; a target on the reference is at 0 m.
+        lon2 = (longitudes - lon0) * scale / scale + lon0
+        lat2 = (latitudes - lat0) + lat0
+        _, _, metres = _GEOD.inv(np.full(len(lon2), lon0), np.full(len(lat2), lat0), lon2, lat2)
+        metres = np.where((longitudes == reference.x) & (latitudes == reference.y), 0.0, np.asarray(metres, dtype=float))
+        if georel.max_distance_m is not None:
+            return metres <= georel.max_distance_m
+        return metres >= georel.min_distance_m
+    if georel.relation == "within":
+        return shapely.contains_xy(reference, longitudes, latitudes)  # type: ignore[no-any-return]
+    if georel.relation == "intersects":
+        return shapely.intersects_xy(reference, longitudes, latitudes)  # type: ignore[no-any-return]
+    if georel.relation == "disjoint":
+        return ~shapely.intersects_xy(reference, longitudes, latitudes)  # type: ignore[no-any-return]
+    return None
+
+
 @lru_cache(maxsize=256)
 def query_shape(geo_query: GeoQuery) -> BaseGeometry:
     geometry = shape(geo_query.geojson)

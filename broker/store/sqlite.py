@@ -28,10 +28,10 @@ from typing import Any, TypeVar
 import orjson
 
 from broker.errors import AlreadyExists, InternalError, NgsiLdError, ResourceNotFound, ServiceUnavailable
-from broker.store import sqlite_delivery, sqlite_history
+from broker.store import sqlite_delivery, sqlite_geo, sqlite_history
 from broker.store import sqlite_schema as sql
 from broker.store.sqlite_writes import EntityWrites
-from broker.query import GeoQuery, compile_q, plain_type_names, compile_scope, compile_types, matches_geo, query_bbox, register_functions
+from broker.query import compile_q, compile_scope, compile_types, plain_type_names, query_bbox, register_functions
 from broker.query.sql_sqlite import json_path
 from broker.store.base import (
     AttributeCount,
@@ -57,7 +57,7 @@ from broker.temporal.model import (
 T = TypeVar("T")
 MIGRATIONS = sql.MIGRATIONS
 _READER_THREADS = 2
-_GEO_INDEX_VERSION = 3  # the migration that created the spatial index
+_GEO_INDEX_VERSION = 6  # the migration that last (re)made the spatial index, which the store then fills
 _IN_CHUNK = 500
 
 
@@ -475,7 +475,7 @@ class SqliteStore:
                     return _geo_page_in_id_order(conn, tenant, query, limit=limit, offset=offset, count=count)
                 # The R*Tree gave candidates by bounding box; the exact predicate decides here.
                 cursor = conn.execute(f"SELECT doc FROM entities WHERE {condition} ORDER BY {order}", (*params, *order_params))
-                return _geo_page((doc for (doc,) in cursor), query.geo, limit=limit, offset=offset, count=count)
+                return sqlite_geo.geo_page(((doc, False) for (doc,) in cursor), query.geo, limit=limit, offset=offset, count=count)
 
         return await self._on_reader(run)
 
@@ -734,66 +734,23 @@ def _settle(future: asyncio.Future[Any], outcome: tuple[bool, Any]) -> None:
     else:
         future.set_exception(value)
 _POINT_READ_BUSY_MS = 50  # a point read on the event loop waits no longer than this, then goes to a reader thread
-_GEO_CHUNK = 64
 
 
 def _geo_page_in_id_order(
     conn: sqlite3.Connection, tenant: str, query: EntityQuery, *, limit: int, offset: int, count: bool
 ) -> tuple[list[ExpandedEntity], int | None]:
-    """A geo-query page in id order, in two steps: the candidate ids from the R*Tree (bounding boxes, and
-    the type from the entity_types index when the query names one type), which touch no document; then
-    the documents of the candidates, a chunk at a time in id order, filtered by the rest of the query in
-    SQL and by the exact geometry here, until the page is full (or, with count, to the end)."""
+    """A geo-query page in id order (broker.store.sqlite_geo): candidates from the spatial index (of the
+    query's types, when it names plain types), then the documents that may be on the page."""
     assert query.geo is not None
-    box = query_bbox(query.geo)
-    params: list[Any]
-    if box is None:
-        candidates_sql, params = sql.GEO_CANDIDATE_IDS_ANY, [tenant, query.geo.geoproperty]
-    else:
-        candidates_sql = sql.GEO_CANDIDATE_IDS_IN_BOX
-        params = [tenant, query.geo.geoproperty, box[2], box[0], box[3], box[1]]
     names = None
     if len(query.selectors) == 1 and query.selectors[0].types is not None:
         names = plain_type_names(query.selectors[0].types)
-    if names is not None:
-        candidates_sql += sql.GEO_CANDIDATE_OF_TYPES.format(marks=",".join("?" * len(names)))
-        params.extend(names)
-    candidate_ids = [row[0] for row in conn.execute(candidates_sql + " ORDER BY g.entity_id", params)]
+    ids, matched = sqlite_geo.candidates(conn, tenant, query.geo, names)
     # The candidates are of the type already: listing the type's members again would cost more than the page.
     where, where_params = _compile_query(tenant, replace(query, geo=None), types_selected=names is not None)
-    condition = " AND ".join(where)
-
-    def documents() -> Iterator[str]:
-        for start in range(0, len(candidate_ids), _GEO_CHUNK):
-            chunk = candidate_ids[start : start + _GEO_CHUNK]
-            yield from (
-                doc
-                for (doc,) in conn.execute(
-                    f"SELECT doc FROM entities WHERE {condition} AND id IN ({','.join('?' * len(chunk))}) ORDER BY id",
-                    (*where_params, *chunk),
-                )
-            )
-
-    return _geo_page(documents(), query.geo, limit=limit, offset=offset, count=count)
-
-
-def _geo_page(
-    documents: Iterator[str], geo: GeoQuery, *, limit: int, offset: int, count: bool
-) -> tuple[list[ExpandedEntity], int | None]:
-    """The page [offset, offset + limit) of the documents, in their order, whose geometry matches `geo`
-    exactly, and the number of matches when `count` (else reading stops at the page's end)."""
-    page: list[ExpandedEntity] = []
-    matched = 0
-    for doc in documents:
-        entity = orjson.loads(doc)
-        if not matches_geo(geo, entity):
-            continue
-        if offset <= matched < offset + limit:
-            page.append(entity)
-        matched += 1
-        if not count and matched >= offset + limit:
-            return page, None
-    return page, matched if count else None
+    return sqlite_geo.page_in_id_order(
+        conn, query.geo, ids, matched, " AND ".join(where), where_params, limit=limit, offset=offset, count=count
+    )
 
 
 def _entity_source(tenant: str, query: EntityQuery) -> tuple[str, list[Any], str | None]:

@@ -58,6 +58,26 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     sqlite_history.MIGRATION,  # 4: the attribute history (temporal API)
     sqlite_delivery.MIGRATION,  # 5: subscriptions' delivery state and periodic claims
+    # 6: the spatial index by (tenant, GeoProperty, entity type): an entry's id is a serial number times
+    # GEO_KEYS plus the key of its (tenant, GeoProperty, type), so that the R*Tree search for one type
+    # drops the other types' boxes by their id alone, before any row is read; a Point's position is kept
+    # in its entry, so that the exact relation of points is decided without reading documents. The store
+    # fills the new index from the entities after this migration (SqliteStore._index_all_geometries).
+    """
+    DROP TABLE geo_rtree;
+    DROP TABLE geo_entries;
+    CREATE TABLE geo_keys (
+        id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, attribute TEXT NOT NULL, type TEXT NOT NULL,
+        UNIQUE (tenant, attribute, type)
+    );
+    CREATE TABLE geo_entries (
+        id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, entity_id TEXT NOT NULL, attribute TEXT NOT NULL,
+        lon REAL, lat REAL  -- a Point's position, NULL for other geometries
+    );
+    CREATE INDEX geo_entries_by_entity ON geo_entries (tenant, entity_id);
+    CREATE INDEX geo_entries_by_attribute ON geo_entries (tenant, attribute);
+    CREATE VIRTUAL TABLE geo_rtree USING rtree (id, min_lon, max_lon, min_lat, max_lat);
+    """,
 )
 
 SELECT_DOC = "SELECT doc FROM entities WHERE tenant = ? AND id = ?"
@@ -115,22 +135,31 @@ DELETE_DOCUMENT = "DELETE FROM documents WHERE kind = ? AND tenant = ? AND id = 
 
 DELETE_GEO_RTREE = "DELETE FROM geo_rtree WHERE id IN (SELECT id FROM geo_entries WHERE tenant = ? AND entity_id = ?)"
 DELETE_GEO_ENTRIES = "DELETE FROM geo_entries WHERE tenant = ? AND entity_id = ?"
-INSERT_GEO_ENTRY = "INSERT INTO geo_entries (tenant, entity_id, attribute) VALUES (?, ?, ?)"
-INSERT_GEO_ENTRY_WITH_ID = "INSERT INTO geo_entries (id, tenant, entity_id, attribute) VALUES (?, ?, ?, ?)"
+INSERT_GEO_ENTRY_WITH_ID = "INSERT INTO geo_entries (id, tenant, entity_id, attribute, lon, lat) VALUES (?, ?, ?, ?, ?, ?)"
 INSERT_GEO_RTREE = "INSERT INTO geo_rtree (id, min_lon, max_lon, min_lat, max_lat) VALUES (?, ?, ?, ?, ?)"
+GEO_KEYS = 1 << 24  # keys of (tenant, GeoProperty, type) per database, at most; entry id % GEO_KEYS = key
+INSERT_GEO_KEY = "INSERT OR IGNORE INTO geo_keys (tenant, attribute, type) VALUES (?, ?, ?)"
+SELECT_GEO_KEY = "SELECT id FROM geo_keys WHERE tenant = ? AND attribute = ? AND type = ?"
+SELECT_GEO_KEYS = "SELECT id FROM geo_keys WHERE tenant = ? AND attribute = ? AND type IN ({marks})"
+SELECT_LAST_GEO_ENTRY = "SELECT COALESCE(MAX(id), 0) FROM geo_entries"
 # CROSS JOIN keeps the R*Tree as the outer loop: the box search drives, the entries are looked up.
 GEO_CANDIDATES_IN_BOX = (
     "id IN (SELECT g.entity_id FROM geo_rtree AS r CROSS JOIN geo_entries AS g ON g.id = r.id "
     "WHERE g.tenant = ? AND g.attribute = ? AND r.min_lon <= ? AND r.max_lon >= ? AND r.min_lat <= ? AND r.max_lat >= ?)"
 )
-# Candidate entity ids of a geo-query (DISTINCT: an entity may have several GeoProperty instances).
-GEO_CANDIDATE_IDS_IN_BOX = (
-    "SELECT DISTINCT g.entity_id FROM geo_rtree AS r CROSS JOIN geo_entries AS g ON g.id = r.id "
+# The entries (entity id, a Point's longitude and latitude) a geo-query's candidates come from: in a box
+# (R*Tree) or anywhere, of some keys (entity types) or of the GeoProperty.
+GEO_ENTRIES_IN_BOX_OF_KEYS = (
+    "SELECT g.entity_id, g.lon, g.lat FROM geo_rtree AS r CROSS JOIN geo_entries AS g ON g.id = r.id "
+    "WHERE r.min_lon <= ? AND r.max_lon >= ? AND r.min_lat <= ? AND r.max_lat >= ? AND r.id % {keys} IN ({marks})"
+)
+GEO_ENTRIES_IN_BOX = (
+    "SELECT g.entity_id, g.lon, g.lat FROM geo_rtree AS r CROSS JOIN geo_entries AS g ON g.id = r.id "
     "WHERE g.tenant = ? AND g.attribute = ? AND r.min_lon <= ? AND r.max_lon >= ? AND r.min_lat <= ? AND r.max_lat >= ?"
 )
-GEO_CANDIDATE_IDS_ANY = "SELECT DISTINCT g.entity_id FROM geo_entries AS g WHERE g.tenant = ? AND g.attribute = ?"
-GEO_CANDIDATE_OF_TYPES = (
-    " AND EXISTS (SELECT 1 FROM entity_types AS t WHERE t.tenant = g.tenant AND t.id = g.entity_id AND t.type IN ({marks}))"
+GEO_ENTRIES_OF_KEYS = (
+    "SELECT g.entity_id, g.lon, g.lat FROM geo_entries AS g WHERE g.tenant = ? AND g.attribute = ? AND g.id % {keys} IN ({marks})"
 )
+GEO_ENTRIES_ANY = "SELECT g.entity_id, g.lon, g.lat FROM geo_entries AS g WHERE g.tenant = ? AND g.attribute = ?"
 GEO_CANDIDATES_ANY = "id IN (SELECT entity_id FROM geo_entries WHERE tenant = ? AND attribute = ?)"
 IDS_OF_TYPES = "id IN (SELECT id FROM entity_types WHERE tenant = ? AND type IN ({marks}))"

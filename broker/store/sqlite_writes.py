@@ -3,7 +3,7 @@
 
 An entity write touches the entity row, the tenant's entity count, the type index (entity_types), the
 discovery counters (type_counts, type_attribute_counts, attribute_counts) and the spatial index
-(geo_entries + geo_rtree). `EntityWrites` gathers those changes for any number of entities, sums the
+(geo_entries + geo_rtree, keyed by geo_keys). `EntityWrites` gathers those changes for any number of entities, sums the
 counter deltas, and `flush` writes them with one executemany per statement: a batch of 1,000 entities
 costs a dozen statements instead of twenty per entity. The caller holds the write transaction.
 """
@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from broker.errors import InternalError
 from broker.query import geometry_bbox
 from broker.store import sqlite_schema as sql
 from broker.store.base import ExpandedEntity
@@ -30,7 +31,8 @@ class EntityWrites:
         self.deletes: list[tuple[str, str]] = []
         self.entity_count = 0
         self.geo_cleared: list[tuple[str, str]] = []
-        self.geo_boxes: list[tuple[str, str, tuple[float, float, float, float]]] = []  # (entity id, attribute, box)
+        # (entity id, attribute, entity type, box, a Point's (lon, lat) or None)
+        self.geo_boxes: list[tuple[str, str, str, tuple[float, float, float, float], tuple[float, float] | None]] = []
         self.type_counts: defaultdict[str, int] = defaultdict(int)
         self.type_attribute_counts: defaultdict[tuple[str, str, str], int] = defaultdict(int)
         self.attribute_counts: defaultdict[tuple[str, str], int] = defaultdict(int)
@@ -64,16 +66,22 @@ class EntityWrites:
             self.attribute_counts[attribute_key] += delta
 
     def index_geometries(self, entity_id: str, before: ExpandedEntity | None, after: ExpandedEntity | None) -> None:
-        """Untouched geometries cost nothing; changed ones replace all of the entity's boxes."""
+        """Untouched geometries and types cost nothing; otherwise all of the entity's entries are replaced:
+        one per GeoProperty instance and entity type (the type is part of the index key)."""
         new, old = geo_values(after), geo_values(before)
-        if new == old:
+        new_types = after.get("type", []) if after is not None and new else []
+        if new == old and (not new or new_types == (before or {}).get("type", [])):
             return
         if old:
             self.geo_cleared.append((self.tenant, entity_id))
         for attribute, geometry in sorted(new):
-            box = geometry_bbox(orjson.loads(geometry))
-            if box is not None:
-                self.geo_boxes.append((entity_id, attribute, box))
+            geojson = orjson.loads(geometry)
+            box = geometry_bbox(geojson)
+            if box is None:
+                continue
+            point = _point(geojson)
+            for entity_type in new_types:
+                self.geo_boxes.append((entity_id, attribute, entity_type, box, point))
 
     def flush(self, conn: sqlite3.Connection) -> None:
         tenant = self.tenant
@@ -92,15 +100,22 @@ class EntityWrites:
         if self.geo_boxes:
             # Entry ids are given here (one writer holds the transaction), so that the R*Tree rows can
             # be written with executemany too.
-            first = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM geo_entries").fetchone()[0]
-            ids = range(first, first + len(self.geo_boxes))
+            keys = _geo_keys(conn, tenant, {(attribute, entity_type) for _, attribute, entity_type, _, _ in self.geo_boxes})
+            serial = conn.execute(sql.SELECT_LAST_GEO_ENTRY).fetchone()[0] // sql.GEO_KEYS + 1
+            ids = [
+                (serial + n) * sql.GEO_KEYS + keys[attribute, entity_type]
+                for n, (_, attribute, entity_type, _, _) in enumerate(self.geo_boxes)
+            ]
             conn.executemany(
                 sql.INSERT_GEO_ENTRY_WITH_ID,
-                [(row_id, tenant, entity_id, attribute) for row_id, (entity_id, attribute, _) in zip(ids, self.geo_boxes)],
+                [
+                    (row_id, tenant, entity_id, attribute, *(point or (None, None)))
+                    for row_id, (entity_id, attribute, _, _, point) in zip(ids, self.geo_boxes)
+                ],
             )
             conn.executemany(
                 sql.INSERT_GEO_RTREE,
-                [(row_id, box[0], box[2], box[1], box[3]) for row_id, (_, _, box) in zip(ids, self.geo_boxes)],
+                [(row_id, box[0], box[2], box[1], box[3]) for row_id, (_, _, _, box, _) in zip(ids, self.geo_boxes)],
             )
         if self.members_removed:
             conn.executemany(sql.DELETE_ENTITY_TYPE, self.members_removed)
@@ -137,6 +152,26 @@ def geo_values(entity: ExpandedEntity | None) -> set[tuple[str, str]]:
         for instance in instances
         if isinstance(instance, dict) and instance.get("type") == "GeoProperty"
     }
+
+
+def _geo_keys(conn: sqlite3.Connection, tenant: str, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """The index key of each (GeoProperty, entity type) of the tenant, made when new."""
+    keys = {}
+    for attribute, entity_type in pairs:
+        conn.execute(sql.INSERT_GEO_KEY, (tenant, attribute, entity_type))
+        key = conn.execute(sql.SELECT_GEO_KEY, (tenant, attribute, entity_type)).fetchone()[0]
+        if key >= sql.GEO_KEYS:
+            raise InternalError(f"the spatial index holds {sql.GEO_KEYS} (tenant, GeoProperty, type) keys, its most")
+        keys[attribute, entity_type] = key
+    return keys
+
+
+def _point(geojson: Any) -> tuple[float, float] | None:
+    """A Point's longitude and latitude, as shapely reads them; None for any other geometry."""
+    if geojson.get("type") != "Point":
+        return None
+    coordinates = geojson.get("coordinates")
+    return (float(coordinates[0]), float(coordinates[1]))
 
 
 def _dumps(value: Any) -> str:

@@ -1,0 +1,135 @@
+# SPDX-License-Identifier: EUPL-1.2
+"""Geo-queries on the SQLite store: candidates from the spatial index, the exact relation, a page in id order.
+
+The index (migration 6 of broker.store.sqlite_schema) has one entry per GeoProperty instance and entity
+type: an R*Tree box, and beside it the entity id and, for a Point, its position; the entry's id holds
+the key of its (tenant, GeoProperty, type), so that a query naming plain entity types keeps the boxes of
+those keys only, by id, before reading any entry. Points are then decided from their positions, many at once
+(broker.query.geoq.points_match: the same arithmetic as the Python predicate); an entity with another
+geometry, or a relation that shortcut does not cover, is decided on its document by
+broker.query.matches_geo. Documents are read only for the entities that may be on the page, in id order,
+filtered in SQL by the rest of the query.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import orjson
+
+from broker.query import GeoQuery, matches_geo, query_bbox
+from broker.query.geoq import points_match
+from broker.store import sqlite_schema as sql
+from broker.store.base import ExpandedEntity
+
+_FIRST_CHUNK_MIN = 16  # documents read in the first round, at least (a page of 20 usually needs 20)
+_CHUNK_MAX = 500  # ids in one IN (...) list
+
+
+def candidates(
+    conn: sqlite3.Connection, tenant: str, geo: GeoQuery, type_names: list[str] | None
+) -> tuple[list[str], set[str]]:
+    """The ids, in id order, of the entities that may match `geo` (and be of one of `type_names`, when given),
+    and those of them known to match already (a Point instance in the relation)."""
+    box = query_bbox(geo)
+    entries: list[tuple[str, float | None, float | None]] = []
+    if type_names is not None:
+        keys = [key for (key,) in conn.execute(
+            sql.SELECT_GEO_KEYS.format(marks=",".join("?" * len(type_names))), (tenant, geo.geoproperty, *type_names)
+        )]
+        if not keys:
+            return [], set()
+        marks = ",".join("?" * len(keys))
+        if box is not None:
+            statement = sql.GEO_ENTRIES_IN_BOX_OF_KEYS.format(keys=sql.GEO_KEYS, marks=marks)
+            entries = conn.execute(statement, (box[2], box[0], box[3], box[1], *keys)).fetchall()
+        else:
+            statement = sql.GEO_ENTRIES_OF_KEYS.format(keys=sql.GEO_KEYS, marks=marks)
+            entries = conn.execute(statement, (tenant, geo.geoproperty, *keys)).fetchall()
+    elif box is not None:
+        entries = conn.execute(sql.GEO_ENTRIES_IN_BOX, (tenant, geo.geoproperty, box[2], box[0], box[3], box[1])).fetchall()
+    else:
+        entries = conn.execute(sql.GEO_ENTRIES_ANY, (tenant, geo.geoproperty)).fetchall()
+    return decide(geo, entries)
+
+
+def decide(geo: GeoQuery, entries: list[tuple[str, float | None, float | None]]) -> tuple[list[str], set[str]]:
+    """From index entries (entity id, a Point's position or None), the entities left to look at, in id
+    order, and those that match already. An entity matches when any instance does (matches_geo): a Point
+    instance in the relation decides it; an entity whose Point instances are all outside and that has no
+    other geometry is out; the rest are decided on their documents."""
+    matched: set[str] = set()
+    undecided: set[str] = set()
+    points = [(entity_id, lon, lat) for entity_id, lon, lat in entries if lon is not None and lat is not None]
+    inside = None
+    if points:
+        inside = points_match(
+            geo,
+            np.fromiter((lon for _, lon, _ in points), dtype=float, count=len(points)),
+            np.fromiter((lat for _, _, lat in points), dtype=float, count=len(points)),
+        )
+    if inside is None:  # no shortcut for this relation (or no points): every candidate is read
+        return sorted({entity_id for entity_id, _, _ in entries}), set()
+    for (entity_id, _, _), is_inside in zip(points, inside.tolist()):
+        if is_inside:
+            matched.add(entity_id)
+    for entity_id, lon, lat in entries:
+        if lon is None or lat is None:
+            undecided.add(entity_id)
+    return sorted(matched | undecided), matched
+
+
+def page_in_id_order(
+    conn: sqlite3.Connection,
+    geo: GeoQuery,
+    ids: list[str],
+    matched: set[str],
+    condition: str,
+    params: list[Any],
+    *,
+    limit: int,
+    offset: int,
+    count: bool,
+) -> tuple[list[ExpandedEntity], int | None]:
+    """The page of the candidates `ids` (in id order) that satisfy `condition` (the rest of the query, in
+    SQL over `entities`) and the geo-query (known for `matched`, else decided on the document)."""
+
+    def documents() -> Iterator[tuple[str, str]]:
+        start, size = 0, max(_FIRST_CHUNK_MIN, min(offset + limit, _CHUNK_MAX))
+        while start < len(ids):
+            chunk = ids[start : start + size]
+            yield from conn.execute(
+                f"SELECT id, doc FROM entities WHERE {condition} AND id IN ({','.join('?' * len(chunk))}) ORDER BY id",
+                (*params, *chunk),
+            )
+            start, size = start + size, _CHUNK_MAX
+
+    return geo_page(((doc, entity_id in matched) for entity_id, doc in documents()), geo, limit=limit, offset=offset, count=count)
+
+
+def geo_page(
+    documents: Iterator[tuple[str, bool]], geo: GeoQuery, *, limit: int, offset: int, count: bool
+) -> tuple[list[ExpandedEntity], int | None]:
+    """The page [offset, offset + limit) of the documents, in their order, whose geometry matches `geo`
+    exactly (or is known to: the flag beside each document), and the number of matches when `count`
+    (else reading stops at the page's end)."""
+    page: list[ExpandedEntity] = []
+    matched = 0
+    for doc, known in documents:
+        entity = None
+        if not known:
+            entity = orjson.loads(doc)
+            if not matches_geo(geo, entity):
+                continue
+        if offset <= matched < offset + limit:
+            page.append(entity if entity is not None else orjson.loads(doc))
+        matched += 1
+        if not count and matched >= offset + limit:
+            return page, None
+    return page, matched if count else None
+
+
+__all__ = ["candidates", "decide", "page_in_id_order", "geo_page"]

@@ -1,0 +1,197 @@
+# SPDX-License-Identifier: EUPL-1.2
+"""geoQ on the SQLite store (broker.store.sqlite_geo) answers exactly as broker.query.matches_geo, the
+subscription matcher's reference: the spatial index keyed by entity type, Points decided from their
+positions many at once (broker.query.geoq.points_match), other geometries on their documents, pages in id
+order and counts. Generated entities (tests/broker/query/geo_strategies.py) have one or two types, several
+GeoProperties and datasetId instances, points, lines, areas, 3D positions, an invalid bow-tie and an empty
+geometry; the queries name no type, one type or two.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Coroutine, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import orjson
+import pytest
+from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import strategies as st
+
+from broker.entities import batch
+from broker.query import GeoQuery, Georel, matches_geo
+from broker.query.ast import TypeName, TypeOr
+from broker.query.geoq import geometry_matches, points_match
+from broker.store import sqlite_schema
+from broker.store.base import EntityQuery, EntitySelector
+from broker.store.sqlite import SqliteStore
+from tests.broker.query.geo_strategies import (
+    LOCATION,
+    PLACE,
+    away_from_knife_edges,
+    cells,
+    geo_entities,
+    geo_queries,
+    position,
+    rectangle,
+)
+
+R = TypeVar("R")
+PARK = "https://uri.etsi.org/ngsi-ld/default-context/Park"
+SHOP = "https://uri.etsi.org/ngsi-ld/default-context/Shop"
+NOW = "2026-11-26T08:00:00.000Z"
+
+
+class GeoStore:
+    """One SqliteStore on a file, driven from synchronous hypothesis tests; a new tenant per example."""
+
+    def __init__(self, path: Path) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.store = SqliteStore(str(path))
+        self.run(self.store.__aenter__())
+        self.tenants = 0
+
+    def run(self, coroutine: Coroutine[Any, Any, R]) -> R:
+        return self.loop.run_until_complete(coroutine)
+
+    def close(self) -> None:
+        self.run(self.store.aclose())
+        self.loop.close()
+
+    def load(self, entities: tuple[dict[str, Any], ...]) -> tuple[str, list[dict[str, Any]]]:
+        self.tenants += 1
+        tenant = f"geo-{self.tenants}"
+        changes = [(entity["id"], batch.create(entity, NOW)) for entity in entities]
+        outcomes = self.run(self.store.batch_modify(tenant, changes))
+        assert all(outcome.error is None for outcome in outcomes)
+        stored, _ = self.run(self.store.query_entities(tenant, EntityQuery(), limit=1000, offset=0, count=False))
+        return tenant, stored
+
+    def ids(self, tenant: str, query: EntityQuery) -> list[str]:
+        """The ids of the whole answer, in order; checked against its count and against pages of two."""
+        found, total = self.run(self.store.query_entities(tenant, query, limit=1000, offset=0, count=True))
+        ids = [entity["id"] for entity in found]
+        assert total == len(ids)
+        paged: list[str] = []
+        for offset in range(0, len(ids) + 2, 2):
+            page, none = self.run(self.store.query_entities(tenant, query, limit=2, offset=offset, count=False))
+            assert none is None
+            paged.extend(entity["id"] for entity in page)
+        assert paged == ids
+        return ids
+
+
+@pytest.fixture(scope="module")
+def geo_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GeoStore]:
+    made = GeoStore(tmp_path_factory.mktemp("geo") / "geo.db")
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+typed_entities = st.tuples(geo_entities(), st.lists(st.sampled_from([[PLACE], [PARK], [PLACE, PARK], [SHOP, PLACE]]), min_size=8, max_size=8)).map(
+    lambda drawn: tuple({**entity, "type": types} for entity, types in zip(*drawn))
+)
+type_selections = st.sampled_from([None, (PLACE,), (PARK,), (SHOP,), (PARK, SHOP)])
+
+
+def selecting(names: tuple[str, ...] | None, query: GeoQuery) -> EntityQuery:
+    if names is None:
+        return EntityQuery(geo=query)
+    types: Any = TypeName(names[0]) if len(names) == 1 else TypeOr(tuple(TypeName(name) for name in names))
+    return EntityQuery(selectors=(EntitySelector(types=types),), geo=query)
+
+
+@given(typed_entities, geo_queries, type_selections)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@example(  # a point exactly on a rectangle's edge: within and contains are false, intersects true
+    ({"id": "urn:ngsi-ld:Place:0", "type": [PLACE], LOCATION: [{"type": "GeoProperty", "value": {"type": "Point", "coordinates": position((1, 0))}}]},),
+    GeoQuery(Georel("within"), "Polygon", tuple(tuple(tuple(p) for p in ring) for ring in rectangle((0, 0), 2, 2)), LOCATION),
+    (PLACE,),
+)
+def test_sqlite_answers_geoq_exactly_as_matches_geo(
+    geo_store: GeoStore, entities: tuple[dict[str, Any], ...], query: GeoQuery, names: tuple[str, ...] | None
+) -> None:
+    assume(away_from_knife_edges(query, entities))
+    tenant, stored = geo_store.load(entities)
+    expected = [
+        entity["id"]
+        for entity in stored
+        if matches_geo(query, entity) and (names is None or set(names) & set(entity["type"]))
+    ]
+    assert geo_store.ids(tenant, selecting(names, query)) == expected
+    some = ("urn:ngsi-ld:Place:0", "urn:ngsi-ld:Place:2")  # with another condition of the WHERE clause
+    with_ids = EntityQuery(selectors=(EntitySelector(ids=some),), geo=query)
+    assert geo_store.ids(tenant, with_ids) == [
+        entity_id for entity_id in (entity["id"] for entity in stored if matches_geo(query, entity)) if entity_id in some
+    ]
+
+
+positions = st.one_of(
+    cells.map(position),  # on the grid of the references: equal points, edges and corners
+    st.tuples(st.floats(7.79, 7.82), st.floats(51.65, 51.68)).map(list),
+)
+
+
+@given(st.lists(positions, min_size=1, max_size=30), geo_queries)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+def test_points_match_decides_each_point_as_geometry_matches(points: list[list[float]], query: GeoQuery) -> None:
+    inside = points_match(query, np.array([p[0] for p in points]), np.array([p[1] for p in points]))
+    georel = query.georel
+    point_reference = query.geometry == "Point"
+    near = georel.max_distance_m is not None or georel.min_distance_m is not None
+    if near and not point_reference or not near and georel.relation not in ("within", "intersects", "disjoint"):
+        assert inside is None  # no shortcut: decided geometry by geometry
+        return
+    assert inside is not None
+    # Exactly, not within a tolerance: the same arithmetic as the predicate's, point by point.
+    assert inside.tolist() == [geometry_matches(query, {"type": "Point", "coordinates": p}) for p in points]
+
+
+def test_a_change_of_type_moves_the_entity_in_the_index(geo_store: GeoStore) -> None:
+    point = {"type": "Point", "coordinates": position((2, 2))}
+    entity = {"id": "urn:ngsi-ld:Place:moving", "type": [PLACE], LOCATION: [{"type": "GeoProperty", "value": point}]}
+    tenant, _ = geo_store.load((entity,))
+    near = GeoQuery(Georel("near", max_distance_m=100.0), "Point", tuple(position((2, 2))), LOCATION)
+    assert geo_store.ids(tenant, selecting((PLACE,), near)) == ["urn:ngsi-ld:Place:moving"]
+    # The same geometry, another type (upsert replaces the entity).
+    changes = [(entity["id"], batch.upsert({**entity, "type": [PARK]}, NOW, replace=True))]
+    geo_store.run(geo_store.store.batch_modify(tenant, changes))
+    assert geo_store.ids(tenant, selecting((PLACE,), near)) == []
+    assert geo_store.ids(tenant, selecting((PARK,), near)) == ["urn:ngsi-ld:Place:moving"]
+    geo_store.run(geo_store.store.delete_entity(tenant, entity["id"]))
+    assert geo_store.ids(tenant, selecting((PARK,), near)) == []
+    assert geo_store.ids(tenant, EntityQuery(geo=near)) == []
+
+
+async def test_a_database_of_the_old_index_gets_the_new_one_filled(tmp_path: Path) -> None:
+    """A database from before migration 6 (one R*Tree without type keys) is re-indexed on opening."""
+    path = tmp_path / "version-5.db"
+    conn = sqlite3.connect(path)
+    for script in sqlite_schema.MIGRATIONS[:5]:
+        for statement in script.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+    conn.execute("PRAGMA user_version = 5")
+    for n, cell in enumerate([(0, 0), (1, 1), (5, 5)]):
+        doc = {
+            "id": f"urn:ngsi-ld:Place:{n}",
+            "type": [PLACE],
+            "createdAt": NOW,
+            "modifiedAt": NOW,
+            LOCATION: [{"type": "GeoProperty", "value": {"type": "Point", "coordinates": position(cell)}}],
+        }
+        conn.execute(
+            "INSERT INTO entities (tenant, id, types, created_at, modified_at, doc) VALUES ('', ?, ?, ?, ?, ?)",
+            (doc["id"], orjson.dumps(doc["type"]).decode(), NOW, NOW, orjson.dumps(doc).decode()),
+        )
+    conn.commit()
+    conn.close()
+    near = GeoQuery(Georel("near", max_distance_m=300.0), "Point", tuple(position((0, 0))), LOCATION)
+    async with SqliteStore(str(path)) as store:
+        found, _ = await store.query_entities("", selecting((PLACE,), near), limit=10, offset=0, count=False)
+        assert [entity["id"] for entity in found] == ["urn:ngsi-ld:Place:0", "urn:ngsi-ld:Place:1"]
