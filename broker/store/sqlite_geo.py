@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from itertools import compress
 from typing import Any
 
 import numpy as np
@@ -61,25 +62,18 @@ def decide(geo: GeoQuery, entries: list[tuple[str, float | None, float | None]])
     order, and those that match already. An entity matches when any instance does (matches_geo): a Point
     instance in the relation decides it; an entity whose Point instances are all outside and that has no
     other geometry is out; the rest are decided on their documents."""
-    matched: set[str] = set()
-    undecided: set[str] = set()
-    points = [(entity_id, lon, lat) for entity_id, lon, lat in entries if lon is not None and lat is not None]
-    inside = None
-    if points:
-        inside = points_match(
-            geo,
-            np.fromiter((lon for _, lon, _ in points), dtype=float, count=len(points)),
-            np.fromiter((lat for _, _, lat in points), dtype=float, count=len(points)),
-        )
-    if inside is None:  # no shortcut for this relation (or no points): every candidate is read
-        return sorted({entity_id for entity_id, _, _ in entries}), set()
-    for (entity_id, _, _), is_inside in zip(points, inside.tolist()):
-        if is_inside:
-            matched.add(entity_id)
-    for entity_id, lon, lat in entries:
-        if lon is None or lat is None:
-            undecided.add(entity_id)
-    return sorted(matched | undecided), matched
+    if not entries:
+        return [], set()
+    entity_ids, longitudes, latitudes = zip(*entries)
+    lon = np.array(longitudes, dtype=float)  # None (not a Point) becomes NaN
+    lat = np.array(latitudes, dtype=float)
+    inside = points_match(geo, lon, lat)
+    if inside is None:  # no shortcut for this relation: every candidate is read
+        return sorted(set(entity_ids)), set()
+    not_point = np.isnan(lon) | np.isnan(lat)
+    inside &= ~not_point
+    matched = set(compress(entity_ids, inside.tolist()))
+    return sorted(matched.union(compress(entity_ids, not_point.tolist()))), matched
 
 
 def page_in_id_order(
