@@ -131,11 +131,7 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[Middleware(ObservabilityMiddleware, metrics=metrics)],
-        exception_handlers={
-            NgsiLdError: _ngsi_ld_error,
-            HTTPException: _http_error,
-            Exception: _unexpected_error,
-        },  # type: ignore[dict-item]
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -168,5 +164,12 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(InternalError("an unexpected error occurred; it has been logged"))
 
+
+# Starlette types each handler as taking any Exception; ours take the class they are registered for.
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    NgsiLdError: _ngsi_ld_error,
+    HTTPException: _http_error,
+    Exception: _unexpected_error,
+}
 
 __all__ = ["create_app"]

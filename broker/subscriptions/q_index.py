@@ -218,10 +218,10 @@ class _PathGuards:
                 if not values:
                     continue
                 if op in (GREATER, GREATER_EQ):  # some value > constant: the constant is below the largest
-                    groups = ordered.below(max(values), inclusive=op == GREATER_EQ)
+                    in_range = ordered.below(max(values), inclusive=op == GREATER_EQ)
                 else:
-                    groups = ordered.above(min(values), inclusive=op == LESS_EQ)
-                for group in groups:
+                    in_range = ordered.above(min(values), inclusive=op == LESS_EQ)
+                for group in in_range:
                     found[group.key] = group
 
 
