@@ -99,7 +99,6 @@ class SqliteStore:
         self._drain_queued = False
         self._in_group = False  # the writer thread is inside a group's transaction: _transaction uses savepoints
         self._known_tenants: set[str] = {""}
-        self._backfill_geo = False
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -149,28 +148,24 @@ class SqliteStore:
                 conn.execute("PRAGMA journal_mode = WAL")
             self._wconn = conn
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version < _GEO_INDEX_VERSION <= len(MIGRATIONS):
-                self._backfill_geo = True
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     for statement in script.split(";"):
                         if statement.strip():
                             conn.execute(statement)
+                    if number == _GEO_INDEX_VERSION:
+                        self._index_all_geometries(conn)  # in the migration's transaction: all or nothing
                     conn.execute(f"PRAGMA user_version = {number}")
                     conn.execute("COMMIT")
                 except BaseException:
                     conn.execute("ROLLBACK")
                     raise
-            if self._backfill_geo:
-                self._index_all_geometries(conn)
 
     def _index_all_geometries(self, conn: sqlite3.Connection) -> None:
-        """Fill the spatial index from the stored entities (once, when it is created on old data)."""
-        conn.execute("BEGIN IMMEDIATE")
+        """Fill the spatial index from the stored entities (when it is made anew on old data)."""
         for tenant, doc in conn.execute("SELECT tenant, doc FROM entities").fetchall():
             self._index_geometries(conn, tenant, orjson.loads(doc))
-        conn.execute("COMMIT")
 
     def _close_all(self) -> None:
         with self._lock:
@@ -460,22 +455,26 @@ class SqliteStore:
         def run() -> tuple[list[ExpandedEntity], int | None]:
             with _translate_errors():
                 conn = self._reader_connection()
-                if query.geo is None:
-                    rows = conn.execute(
-                        f"SELECT doc FROM {source} WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?",
-                        (*params, *order_params, limit, offset),
-                    ).fetchall()
-                    total = (
-                        conn.execute(f"SELECT COUNT(*) FROM {source} WHERE {condition}", params).fetchone()[0]
-                        if count
-                        else None
-                    )
-                    return [orjson.loads(row[0]) for row in rows], total
-                if not query.order_by:
-                    return _geo_page_in_id_order(conn, tenant, query, limit=limit, offset=offset, count=count)
-                # The R*Tree gave candidates by bounding box; the exact predicate decides here.
-                cursor = conn.execute(f"SELECT doc FROM entities WHERE {condition} ORDER BY {order}", (*params, *order_params))
-                return sqlite_geo.geo_page(((doc, False) for (doc,) in cursor), query.geo, limit=limit, offset=offset, count=count)
+                with _snapshot(conn):
+                    return answer(conn)
+
+        def answer(conn: sqlite3.Connection) -> tuple[list[ExpandedEntity], int | None]:
+            if query.geo is None:
+                rows = conn.execute(
+                    f"SELECT doc FROM {source} WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?",
+                    (*params, *order_params, limit, offset),
+                ).fetchall()
+                total = (
+                    conn.execute(f"SELECT COUNT(*) FROM {source} WHERE {condition}", params).fetchone()[0]
+                    if count
+                    else None
+                )
+                return [orjson.loads(row[0]) for row in rows], total
+            if not query.order_by:
+                return _geo_page_in_id_order(conn, tenant, query, limit=limit, offset=offset, count=count)
+            # The R*Tree gave candidates by bounding box; the exact predicate decides here.
+            cursor = conn.execute(f"SELECT doc FROM entities WHERE {condition} ORDER BY {order}", (*params, *order_params))
+            return sqlite_geo.geo_page(((doc, False) for (doc,) in cursor), query.geo, limit=limit, offset=offset, count=count)
 
         return await self._on_reader(run)
 
@@ -856,6 +855,21 @@ def _load_many(conn: sqlite3.Connection, tenant: str, ids: list[str]) -> dict[st
         rows = conn.execute(f"SELECT id, doc FROM entities WHERE tenant = ? AND id IN ({marks})", (tenant, *chunk))
         found.update((row[0], orjson.loads(row[1])) for row in rows)
     return found
+
+
+@contextlib.contextmanager
+def _snapshot(conn: sqlite3.Connection) -> Iterator[None]:
+    """The statements of one read see one state of the database (a WAL read transaction): a page and its
+    count agree, and a geo-query's candidates and the documents it then reads are of the same moment."""
+    if conn.in_transaction:  # an in-memory database's one connection, inside the writer's transaction
+        yield
+        return
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        if conn.in_transaction:
+            conn.execute("COMMIT")
 
 
 @contextlib.contextmanager

@@ -10,6 +10,7 @@ costs a dozen statements instead of twenty per entity. The caller holds the writ
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from collections import defaultdict
 from typing import Any
@@ -168,9 +169,11 @@ def _geo_keys(conn: sqlite3.Connection, tenant: str, pairs: set[tuple[str, str]]
 
 def _point(geojson: Any) -> tuple[float, float] | None:
     """A Point's longitude and latitude, as shapely reads them; None for any other geometry."""
-    if geojson.get("type") != "Point":
-        return None
     coordinates = geojson.get("coordinates")
+    if geojson.get("type") != "Point" or not isinstance(coordinates, list) or not 2 <= len(coordinates) <= 3:
+        return None
+    if not all(isinstance(n, (int, float)) and not isinstance(n, bool) and math.isfinite(n) for n in coordinates):
+        return None  # not a position (data stored before validation was strict): its document decides
     return (float(coordinates[0]), float(coordinates[1]))
 
 
