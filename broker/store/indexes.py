@@ -57,6 +57,15 @@ class CounterChanges:
 
 
 def counter_changes(before: ExpandedEntity | None, after: ExpandedEntity | None) -> CounterChanges:
+    if before is None:  # a creation (the batch load's case): every entry of `after` counts +1
+        if after is None:
+            return CounterChanges({}, {}, {})
+        types = dict.fromkeys(after["type"], 1)
+        attributes = dict.fromkeys(
+            [(key, instance.get("type", "Property")) for key, instances in after.items() if key not in _CORE for instance in instances],
+            1,
+        )
+        return CounterChanges(types, {(t, attribute, kind): 1 for t in types for attribute, kind in attributes}, attributes)
     old, new = index_entries(before), index_entries(after)
     return CounterChanges(_diff(old.types, new.types), _diff(old.type_attributes, new.type_attributes), _diff(old.attributes, new.attributes))
 
