@@ -9,6 +9,7 @@ of instances, one per datasetId. System members (createdAt, modifiedAt, ...) in 
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime
 from typing import Any
@@ -66,9 +67,14 @@ def check_entity_id(value: Any, where: str = "id") -> str:
 
 
 def check_name(name: Any, what: str = "attribute name") -> str:
-    if not isinstance(name, str) or not name or _BAD_NAME.search(name) or name.startswith("@"):
+    if not isinstance(name, str) or not _is_valid_name(name):
         raise BadRequestData(f"invalid {what} {name!r}")
     return name
+
+
+@functools.lru_cache(maxsize=4096)  # a batch names the same few attributes and types a thousand times
+def _is_valid_name(name: str) -> bool:
+    return bool(name) and not _BAD_NAME.search(name) and not name.startswith("@")
 
 
 def parse_types(value: Any) -> list[str]:
@@ -97,7 +103,7 @@ def parse_entity(body: Any, *, require_type: bool = True) -> dict[str, Any]:
         entity["type"] = parse_types(body["type"])
     elif require_type:
         raise BadRequestData("the entity has no type")
-    entity.update(parse_fragment(body, allow_null=False, entity_id=None))
+    entity.update(_parse_members(body, allow_null=False, entity_id=None, partial=False, types_parsed=True))
     return entity
 
 
@@ -112,6 +118,13 @@ def parse_fragment(
     """
     if not isinstance(body, dict):
         raise BadRequestData("the request body must be a JSON object")
+    return _parse_members(body, allow_null=allow_null, entity_id=entity_id, partial=partial, types_parsed=False)
+
+
+def _parse_members(
+    body: dict[str, Any], *, allow_null: bool, entity_id: str | None, partial: bool, types_parsed: bool
+) -> dict[str, Any]:
+    """parse_fragment's walk; `types_parsed`: the caller has parsed "type" already (parse_entity)."""
     fragment: dict[str, Any] = {}
     for name, raw in body.items():
         if name == "@context" or name in ("createdAt", "modifiedAt", "deletedAt"):
@@ -123,7 +136,8 @@ def parse_fragment(
                 raise BadRequestData(f"the id in the body ({raw!r}) differs from the id in the URL")
             continue
         if name == "type":
-            fragment["type"] = parse_types(raw)
+            if not types_parsed:
+                fragment["type"] = parse_types(raw)
         elif name == "scope":
             if raw == NGSI_LD_NULL and allow_null:
                 fragment["scope"] = NGSI_LD_NULL
@@ -139,7 +153,7 @@ def parse_attribute(name: str, raw: Any, *, allow_null: bool = False, partial: b
     if isinstance(raw, list) and raw and all(isinstance(item, dict) for item in raw) and _looks_like_instances(raw):
         instances = [_parse_instance(name, item, allow_null, partial, 0) for item in raw]
     else:
-        instances = [_parse_instance(name, raw, allow_null, partial, 0)]
+        return [_parse_instance(name, raw, allow_null, partial, 0)]  # one instance: no two datasetIds to compare
     seen: set[str | None] = set()
     for instance in instances:
         dataset_id = instance.get("datasetId")

@@ -27,6 +27,8 @@ from broker.ld.term_map import TermMap
 
 # Keywords whose value is a literal inside a compound value; other keywords (@list, @set, ...) hold JSON-LD.
 LITERAL_KEYWORDS = frozenset(("@value", "@id", "@language", "@direction", "@index"))
+# The instance members whose values hold names to expand (_expand_member); the others stay as given.
+_EXPANDED_MEMBERS = frozenset(("value", "valueList", "vocab", "objectType"))
 # Deeper input is refused rather than left to exhaust the interpreter's stack.
 MAX_NESTING = 100
 
@@ -75,7 +77,7 @@ def _expand_instance(instance: CompactedInstance, term_map: TermMap, name: str, 
     names: dict[str, str] = {}
     for key, value in instance.items():
         if key in INSTANCE_MEMBERS:
-            expanded[key] = _expand_member(key, value, attribute_type, term_map)
+            expanded[key] = _expand_member(key, value, attribute_type, term_map) if key in _EXPANDED_MEMBERS else value
         else:
             iri = _attribute_iri(key, term_map, names)
             if isinstance(value, list):

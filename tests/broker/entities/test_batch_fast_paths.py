@@ -9,6 +9,7 @@ again (PostgreSQL retries a transaction) or an item naming the same entity again
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 from hypothesis import given
@@ -16,9 +17,10 @@ from hypothesis import strategies as st
 
 from broker.entities import batch, normalize
 from broker.entities import operations as ops
+from broker.errors import BadRequestData
 from broker.ld import core_term_map, expand_fragment
 from broker.store.indexes import counter_changes, index_entries
-from tests.broker.entities.strategies import entities
+from tests.broker.entities.strategies import entities, json_values
 
 NOW = "2026-11-26T08:00:00.000Z"
 
@@ -58,3 +60,36 @@ def test_counter_changes_of_a_creation_count_every_index_entry_once(entity: dict
     assert changes.type_attributes == dict.fromkeys(entries.type_attributes, 1)
     assert changes.attributes == dict.fromkeys(entries.attributes, 1)
     assert counter_changes(created, None).types == dict.fromkeys(entries.types, -1)
+
+
+bodies = st.one_of(
+    entities(),
+    entities().flatmap(lambda e: st.fixed_dictionaries({**{k: st.just(v) for k, v in e.items()}, "type": json_values})),
+    entities().flatmap(lambda e: st.fixed_dictionaries({k: st.just(v) for k, v in e.items()}, optional={"x y": json_values, "@v": json_values, "scope": json_values})),
+    st.dictionaries(st.sampled_from(["id", "type", "value", "name", "bad name", "scope"]), json_values, max_size=4),
+)
+
+
+def _outcome(parse: Callable[[], dict[str, Any]]) -> tuple[str, Any]:
+    try:
+        result = parse()
+    except BadRequestData as error:
+        return "error", error.detail
+    return "ok", (result, list(result))
+
+
+@given(bodies)
+def test_parse_entity_is_id_then_type_then_parse_fragment(body: dict[str, Any]) -> None:
+    """parse_entity parses "type" once (not again inside the fragment walk): the same entity, the same errors."""
+
+    def composed() -> dict[str, Any]:
+        if "id" not in body:
+            raise BadRequestData("the entity has no id")
+        entity: dict[str, Any] = {"id": normalize.check_entity_id(body["id"])}
+        if "type" not in body:
+            raise BadRequestData("the entity has no type")
+        entity["type"] = normalize.parse_types(body["type"])
+        entity.update(normalize.parse_fragment(body, allow_null=False, entity_id=None))
+        return entity
+
+    assert _outcome(lambda: normalize.parse_entity(body)) == _outcome(composed)
