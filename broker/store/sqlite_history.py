@@ -124,15 +124,26 @@ def record_write(
     """
     history = pending if pending is not None else PendingHistory()
     records = history_fields(before, after)
-    change = entity_change(before, after)
-    if change is not None:
-        history.entities.append(entity_row(tenant, change))
+    if before is None and after is not None:  # a creation: entity_change is the entity as created
+        history.entities.append(_created_entity_row(tenant, after))
+    else:
+        change = entity_change(before, after)
+        if change is not None:
+            history.entities.append(entity_row(tenant, change))
     if records:
         entity_id = records[0][0]
         history.attributes.extend((tenant, entity_id, attribute) for attribute in _new_attributes(before, records))
         history.instances.extend(_row_of_fields(tenant, fields) for fields in records)
     if pending is None:
         history.flush(conn)
+
+
+def _created_entity_row(tenant: str, entity: dict[str, Any]) -> tuple[Any, ...]:
+    """entity_row(tenant, entity_change(None, entity)) without the HistoryEntity."""
+    scope = entity.get("scope")
+    if scope is not None:
+        scope = orjson.dumps([scope] if isinstance(scope, str) else list(scope)).decode()
+    return (tenant, entity["id"], orjson.dumps(list(entity["type"])).decode(), scope, None)
 
 
 def _new_attributes(before: dict[str, Any] | None, records: list[RecordFields]) -> list[str]:

@@ -19,7 +19,9 @@ from broker.entities import batch, normalize
 from broker.entities import operations as ops
 from broker.errors import BadRequestData
 from broker.ld import core_term_map, expand_fragment
+from broker.store import sqlite_history
 from broker.store.indexes import counter_changes, index_entries
+from broker.temporal.instances import entity_change, history_records, new_attributes
 from tests.broker.entities.strategies import entities, json_values
 
 NOW = "2026-11-26T08:00:00.000Z"
@@ -93,3 +95,16 @@ def test_parse_entity_is_id_then_type_then_parse_fragment(body: dict[str, Any]) 
         return entity
 
     assert _outcome(lambda: normalize.parse_entity(body)) == _outcome(composed)
+
+
+@given(entities(), st.one_of(st.none(), st.just("/Hamm/Mitte"), st.lists(st.just("/Hamm/Uentrop"), min_size=1, max_size=2)))
+def test_history_rows_of_a_creation_are_those_of_the_history_records(entity: dict[str, Any], scope: Any) -> None:
+    created = ops.new_entity(_expanded(entity), NOW)
+    if scope is not None:
+        created["scope"] = scope
+    pending = sqlite_history.PendingHistory()
+    sqlite_history.record_write(None, "t", None, created, pending)  # type: ignore[arg-type]  # no flush: no connection
+    records = history_records(None, created)
+    assert pending.instances == [sqlite_history.row_of("t", record) for record in records]
+    assert pending.entities == [sqlite_history.entity_row("t", entity_change(None, created))]  # type: ignore[arg-type]
+    assert pending.attributes == [("t", created["id"], attribute) for attribute in new_attributes(None, records)]
