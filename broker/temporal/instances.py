@@ -117,15 +117,21 @@ def instance_record(entity_id: str, attribute: str, instance: dict[str, Any], wr
 
 def instance_fields(entity_id: str, attribute: str, instance: dict[str, Any], write_ms: int) -> RecordFields:
     """instance_record's fields, in InstanceRecord's order."""
-    observed = instance.get("observedAt")
+    get = instance.get
+    observed = get("observedAt")
     observed_ms = datetime_ms(observed) if isinstance(observed, str) else None
-    modified_ms = _ms(instance.get("modifiedAt"), write_ms)
-    created_ms = _ms(instance.get("createdAt"), modified_ms)
-    value = instance.get(VALUE_MEMBER.get(instance.get("type", "Property"), "value"))
+    modified = get("modifiedAt")
+    modified_ms = datetime_ms(modified) if isinstance(modified, str) else write_ms
+    created = get("createdAt")
+    if not isinstance(created, str):
+        created_ms = modified_ms
+    else:  # a new instance: created when modified
+        created_ms = modified_ms if created == modified else datetime_ms(created)
+    value = get(VALUE_MEMBER.get(get("type", "Property"), "value"))
     return (
         entity_id,
         attribute,
-        str(instance.get("datasetId") or ""),
+        str(get("datasetId") or ""),
         {key: member for key, member in instance.items() if key not in STAMPS},  # doc
         _json(value),  # value
         as_number(value),  # number
