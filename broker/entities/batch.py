@@ -34,11 +34,10 @@ def upsert(expanded_entity: ExpandedEntity, now: str, *, replace: bool) -> Batch
     def change(current: ExpandedEntity | None) -> tuple[ExpandedEntity | None, Any]:
         if current is None:
             return ops.created_entity(expanded_entity, now), CREATED
-        entity = _copy(expanded_entity)
-        if replace:
-            ops.replace_entity(current, entity, now)
+        if replace:  # replace_entity stamps copies, leaving the item as it was
+            ops.replace_entity(current, expanded_entity, now)
         else:
-            ops.append_attributes(current, entity, now, no_overwrite=False)
+            ops.append_attributes(current, _copy(expanded_entity), now, no_overwrite=False)
         return current, None
 
     return change

@@ -281,11 +281,13 @@ def replace_entity(entity: dict[str, Any], replacement: dict[str, Any], now: str
     types = replacement.get("type") or entity["type"]
     for key in [key for key in entity if key not in ("id", "createdAt")]:
         del entity[key]
-    entity["type"] = types
-    if replacement.get("scope") not in (None, NGSI_LD_NULL):
-        entity["scope"] = replacement["scope"]
+    entity["type"] = list(types)
+    scope = replacement.get("scope")
+    if scope not in (None, NGSI_LD_NULL):
+        entity["scope"] = list(scope) if isinstance(scope, list) else scope
+    # Stamped copies: `replacement` is left as it was (a batch item's change may run again).
     for iri, instances in _attributes(replacement):
-        entity[iri] = [stamp_instance(instance, now) for instance in instances]
+        entity[iri] = [stamped_copy(instance, now) for instance in instances]
     entity["createdAt"] = created_at
     entity["modifiedAt"] = now
 

@@ -82,7 +82,7 @@ def history_fields(
         old = {instance.get("datasetId"): instance for instance in previous} if isinstance(previous, list) else {}
         for instance in instances:
             prior = old.pop(instance.get("datasetId"), None)
-            if prior is not None and (prior == instance or _unstamped(prior) == _unstamped(instance)):
+            if prior is not None and (prior == instance or _same_unstamped(prior, instance)):
                 continue
             records.append(instance_fields(entity_id, key, instance, write_ms))
         records.extend(deletion_fields(entity_id, key, instance, write_ms) for instance in old.values())
@@ -177,12 +177,22 @@ def as_number(value: Any) -> float | None:
     return None
 
 
-def _unstamped(instance: dict[str, Any]) -> dict[str, Any]:
-    return {
-        key: _unstamped(member) if isinstance(member, dict) else member
-        for key, member in instance.items()
-        if key not in STAMPS
-    }
+def _same_unstamped(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Equal once the stamps (STAMPS, in every nested object) are left out; no copy of either is made."""
+    members = 0
+    for key, member in a.items():
+        if key in STAMPS:
+            continue
+        members += 1
+        if key not in b:
+            return False
+        other = b[key]
+        if isinstance(member, dict):
+            if not isinstance(other, dict) or not _same_unstamped(member, other):
+                return False
+        elif isinstance(other, dict) or member != other:
+            return False
+    return members == sum(1 for key in b if key not in STAMPS)
 
 
 def _scope(entity: dict[str, Any]) -> tuple[str, ...] | None:

@@ -21,7 +21,7 @@ from broker.errors import BadRequestData
 from broker.ld import core_term_map, expand_fragment
 from broker.store import sqlite_history
 from broker.store.indexes import counter_changes, index_entries
-from broker.temporal.instances import entity_change, history_records, new_attributes
+from broker.temporal.instances import STAMPS, _same_unstamped, entity_change, history_records, new_attributes
 from tests.broker.entities.strategies import entities, json_values
 
 NOW = "2026-11-26T08:00:00.000Z"
@@ -108,3 +108,42 @@ def test_history_rows_of_a_creation_are_those_of_the_history_records(entity: dic
     assert pending.instances == [sqlite_history.row_of("t", record) for record in records]
     assert pending.entities == [sqlite_history.entity_row("t", entity_change(None, created))]  # type: ignore[arg-type]
     assert pending.attributes == [("t", created["id"], attribute) for attribute in new_attributes(None, records)]
+
+
+def _unstamped(instance: dict[str, Any]) -> dict[str, Any]:
+    """The reference: the instance without its stamps, in every nested object."""
+    return {key: _unstamped(m) if isinstance(m, dict) else m for key, m in instance.items() if key not in STAMPS}
+
+
+stamp_or_name = st.sampled_from(["createdAt", "modifiedAt", "instanceId", "value", "type", "observedAt", "sub"])
+nested = st.recursive(
+    st.one_of(json_values, st.sampled_from([NOW, "2026-01-01T00:00:00.000Z"])),
+    lambda children: st.dictionaries(stamp_or_name, children, max_size=4),
+    max_leaves=10,
+)
+
+
+@given(st.dictionaries(stamp_or_name, nested, max_size=5), st.dictionaries(stamp_or_name, nested, max_size=5))
+def test_same_unstamped_is_equality_without_stamps(a: dict[str, Any], b: dict[str, Any]) -> None:
+    assert _same_unstamped(a, b) == (_unstamped(a) == _unstamped(b))
+    assert _same_unstamped(a, a) and _same_unstamped(a, _unstamped(a))
+
+
+@given(entities(), entities())
+def test_replace_entity_leaves_the_replacement_as_it_was(stored: dict[str, Any], replacement: dict[str, Any]) -> None:
+    entity = ops.new_entity(_expanded(stored), "2026-01-01T00:00:00.000Z")
+    expanded = _expanded({**replacement, "id": stored["id"]})
+    pristine = copy.deepcopy(expanded)
+    reference = copy.deepcopy(entity)
+    ops.replace_entity(entity, expanded, NOW)
+    assert expanded == pristine
+    # the stamping the operation did before, in place on a copy of the replacement
+    created_at = reference["createdAt"]
+    for key in [key for key in reference if key not in ("id", "createdAt")]:
+        del reference[key]
+    reference["type"] = pristine["type"]
+    for iri, instances in pristine.items():
+        if iri not in ("id", "type", "scope"):
+            reference[iri] = [ops.stamp_instance(instance, NOW) for instance in instances]
+    reference["createdAt"], reference["modifiedAt"] = created_at, NOW
+    assert entity == reference and list(entity) == list(reference)
