@@ -9,6 +9,7 @@ again (PostgreSQL retries a transaction) or an item naming the same entity again
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,7 @@ from broker.errors import BadRequestData
 from broker.ld import core_term_map, expand_fragment
 from broker.store import sqlite_history
 from broker.store.indexes import counter_changes, index_entries
+from broker.store.sqlite_writes import EntityWrites
 from broker.temporal.instances import STAMPS, _same_unstamped, entity_change, history_records, new_attributes
 from tests.broker.entities.strategies import entities, json_values
 
@@ -116,11 +118,9 @@ def _unstamped(instance: dict[str, Any]) -> dict[str, Any]:
 
 
 stamp_or_name = st.sampled_from(["createdAt", "modifiedAt", "instanceId", "value", "type", "observedAt", "sub"])
-nested = st.recursive(
-    st.one_of(json_values, st.sampled_from([NOW, "2026-01-01T00:00:00.000Z"])),
-    lambda children: st.dictionaries(stamp_or_name, children, max_size=4),
-    max_leaves=10,
-)
+leaves = st.one_of(json_values, st.sampled_from([NOW, "2026-01-01T00:00:00.000Z"]))
+objects = st.dictionaries(stamp_or_name, leaves, max_size=4)
+nested = st.one_of(leaves, objects, st.dictionaries(stamp_or_name, st.one_of(leaves, objects), max_size=4))
 
 
 @given(st.dictionaries(stamp_or_name, nested, max_size=5), st.dictionaries(stamp_or_name, nested, max_size=5))
@@ -147,3 +147,24 @@ def test_replace_entity_leaves_the_replacement_as_it_was(stored: dict[str, Any],
             reference[iri] = [ops.stamp_instance(instance, NOW) for instance in instances]
     reference["createdAt"], reference["modifiedAt"] = created_at, NOW
     assert entity == reference and list(entity) == list(reference)
+
+
+@given(st.lists(entities(), min_size=1, max_size=4))
+def test_entity_writes_count_creations_as_counter_changes_does(items: list[dict[str, Any]]) -> None:
+    writes = EntityWrites("t")
+    expected_types: Counter[str] = Counter()
+    expected_type_attributes: Counter[tuple[str, str, str]] = Counter()
+    expected_attributes: Counter[tuple[str, str]] = Counter()
+    added = []
+    for number, item in enumerate(items):
+        created = ops.new_entity(_expanded({**item, "id": f"urn:x:{number}"}), NOW)
+        writes.add(None, created)
+        changes = counter_changes(None, created)
+        expected_types.update(changes.types)
+        expected_type_attributes.update(changes.type_attributes)
+        expected_attributes.update(changes.attributes)
+        added.extend(("t", entity_type, created["id"]) for entity_type in changes.types)
+    assert writes.type_counts == expected_types
+    assert writes.type_attribute_counts == expected_type_attributes
+    assert writes.attribute_counts == expected_attributes
+    assert sorted(writes.members_added) == sorted(added) and not writes.members_removed
