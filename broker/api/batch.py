@@ -23,7 +23,7 @@ from broker.entities import batch, normalize
 from broker.entities.operations import UpdateResult, now_iso
 from broker.errors import BadRequestData, NgsiLdError, ResourceNotFound
 from broker.ld import TermMap, expand_fragment
-from broker.store.base import BatchChange, BatchOutcome
+from broker.store.base import BatchChange, BatchOutcome, ExpandedEntity
 
 BATCH_PATH = "/ngsi-ld/v1/entityOperations"
 Builder = Callable[[Request, Call, Any, str, set[str]], Awaitable[tuple[str, BatchChange]]]
@@ -40,22 +40,28 @@ async def _term_map_of(request: Request, call: Call, item: dict[str, Any]) -> Te
     return call.term_map
 
 
+async def _expanded_entity(request: Request, call: Call, item: Any, *, require_type: bool = True) -> ExpandedEntity:
+    """The item parsed and expanded; the parse's errors come first, then the @context's, then the expansion's."""
+    if call.body_media_type != JSON_LD and not (isinstance(item, dict) and "@context" in item):
+        # The Link header's context, already resolved (most batches): parse and expand in one walk.
+        return normalize.parse_expanded_entity(item, call.term_map, require_type=require_type)
+    entity = normalize.parse_entity(item, require_type=require_type)
+    return expand_fragment(entity, await _term_map_of(request, call, item))
+
+
 async def _create(request: Request, call: Call, item: Any, now: str, options: set[str]) -> tuple[str, BatchChange]:
-    entity = normalize.parse_entity(item)
-    expanded = expand_fragment(entity, await _term_map_of(request, call, item))
-    return entity["id"], batch.create(expanded, now)
+    expanded = await _expanded_entity(request, call, item)
+    return expanded["id"], batch.create(expanded, now)
 
 
 async def _upsert(request: Request, call: Call, item: Any, now: str, options: set[str]) -> tuple[str, BatchChange]:
-    entity = normalize.parse_entity(item)
-    expanded = expand_fragment(entity, await _term_map_of(request, call, item))
-    return entity["id"], batch.upsert(expanded, now, replace="update" not in options)
+    expanded = await _expanded_entity(request, call, item)
+    return expanded["id"], batch.upsert(expanded, now, replace="update" not in options)
 
 
 async def _update(request: Request, call: Call, item: Any, now: str, options: set[str]) -> tuple[str, BatchChange]:
-    entity = normalize.parse_entity(item, require_type=False)
-    expanded = expand_fragment(entity, await _term_map_of(request, call, item))
-    return entity["id"], batch.update(expanded, now, no_overwrite="noOverwrite" in options)
+    expanded = await _expanded_entity(request, call, item, require_type=False)
+    return expanded["id"], batch.update(expanded, now, no_overwrite="noOverwrite" in options)
 
 
 async def _merge(request: Request, call: Call, item: Any, now: str, options: set[str]) -> tuple[str, BatchChange]:

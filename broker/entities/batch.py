@@ -23,7 +23,7 @@ def create(expanded_entity: ExpandedEntity, now: str) -> BatchChange:
     def change(current: ExpandedEntity | None) -> tuple[ExpandedEntity | None, Any]:
         if current is not None:
             raise AlreadyExists(f"entity {expanded_entity['id']} already exists")
-        return ops.new_entity(_copy(expanded_entity), now), CREATED
+        return ops.created_entity(expanded_entity, now), CREATED
 
     return change
 
@@ -32,13 +32,12 @@ def upsert(expanded_entity: ExpandedEntity, now: str, *, replace: bool) -> Batch
     """options=replace (the default): the entity is replaced; options=update: attributes are merged in."""
 
     def change(current: ExpandedEntity | None) -> tuple[ExpandedEntity | None, Any]:
-        entity = _copy(expanded_entity)
         if current is None:
-            return ops.new_entity(entity, now), CREATED
-        if replace:
-            ops.replace_entity(current, entity, now)
+            return ops.created_entity(expanded_entity, now), CREATED
+        if replace:  # replace_entity stamps copies, leaving the item as it was
+            ops.replace_entity(current, expanded_entity, now)
         else:
-            ops.append_attributes(current, entity, now, no_overwrite=False)
+            ops.append_attributes(current, _copy(expanded_entity), now, no_overwrite=False)
         return current, None
 
     return change
@@ -76,7 +75,9 @@ def delete(entity_id: str) -> BatchChange:
 
 
 def _copy(entity: ExpandedEntity) -> ExpandedEntity:
-    # Items may name the same entity twice; each application needs its own instances to stamp.
+    # The operations stamp the fragment's instances in place and keep them in the entity; a change may run
+    # again (PostgreSQL retries a transaction), so each run starts from its own copy. Creates need none:
+    # ops.created_entity leaves its input as it was.
     return orjson.loads(orjson.dumps(entity))  # type: ignore[no-any-return]
 
 

@@ -9,12 +9,15 @@ of instances, one per datasetId. System members (createdAt, modifiedAt, ...) in 
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime
 from typing import Any
 
 from broker.entities.geojson import GEOMETRY_TYPES, is_geometry, validate_geometry
 from broker.errors import BadRequestData
+from broker.ld.expand import EXPANDED_MEMBERS, attribute_iri, expand_member, expand_types
+from broker.ld.term_map import TermMap
 
 NGSI_LD_NULL = "urn:ngsi-ld:null"
 
@@ -66,9 +69,14 @@ def check_entity_id(value: Any, where: str = "id") -> str:
 
 
 def check_name(name: Any, what: str = "attribute name") -> str:
-    if not isinstance(name, str) or not name or _BAD_NAME.search(name) or name.startswith("@"):
+    if not isinstance(name, str) or not _is_valid_name(name):
         raise BadRequestData(f"invalid {what} {name!r}")
     return name
+
+
+@functools.lru_cache(maxsize=4096)  # a batch names the same few attributes and types a thousand times
+def _is_valid_name(name: str) -> bool:
+    return bool(name) and not _BAD_NAME.search(name) and not name.startswith("@")
 
 
 def parse_types(value: Any) -> list[str]:
@@ -97,8 +105,69 @@ def parse_entity(body: Any, *, require_type: bool = True) -> dict[str, Any]:
         entity["type"] = parse_types(body["type"])
     elif require_type:
         raise BadRequestData("the entity has no type")
-    entity.update(parse_fragment(body, allow_null=False, entity_id=None))
+    entity.update(_parse_members(body, allow_null=False, entity_id=None, partial=False, types_parsed=True))
     return entity
+
+
+def parse_expanded_entity(body: Any, term_map: TermMap, *, require_type: bool = True) -> dict[str, Any]:
+    """expand_entity(parse_entity(body), term_map) in one walk: the same entity, the same first error.
+
+    Each attribute is expanded as soon as it is parsed, into the one dict the stored form needs
+    (a batch of a thousand items walked each of them twice). An error of expansion (a name that is
+    a keyword alias, two names of one IRI) is kept until the whole body has parsed, since an error
+    of the parse comes first when both are found, as in the two-step path.
+    """
+    expansion = _Expansion(term_map)
+    if not isinstance(body, dict):
+        raise BadRequestData("an entity must be a JSON object")
+    if "id" not in body:
+        raise BadRequestData("the entity has no id")
+    entity: dict[str, Any] = {"id": check_entity_id(body["id"])}
+    if "type" in body:
+        entity["type"] = expansion.types(parse_types(body["type"]))
+    elif require_type:
+        raise BadRequestData("the entity has no type")
+    entity.update(
+        _parse_members(body, allow_null=False, entity_id=None, partial=False, types_parsed=True, expansion=expansion)
+    )
+    if expansion.error is not None:
+        raise expansion.error
+    return entity
+
+
+class _Expansion:
+    """Expansion (broker.ld.expand) during the parse walk; its first error is kept, and after it nothing
+    is expanded (the result is then thrown away), as broker.ld.expand stops at its first error."""
+
+    __slots__ = ("term_map", "error")
+
+    def __init__(self, term_map: TermMap) -> None:
+        self.term_map = term_map
+        self.error: BadRequestData | None = None
+
+    def iri(self, name: str, seen: dict[str, str]) -> str:
+        if self.error is None:
+            try:
+                return attribute_iri(name, self.term_map, seen)
+            except BadRequestData as error:
+                self.error = error
+        return name
+
+    def member(self, key: str, value: Any, attribute_type: Any) -> Any:
+        if self.error is None and key in EXPANDED_MEMBERS:
+            try:
+                return expand_member(key, value, attribute_type, self.term_map)
+            except BadRequestData as error:
+                self.error = error
+        return value
+
+    def types(self, types: list[str]) -> list[str]:
+        if self.error is None:
+            try:
+                return expand_types(types, self.term_map)
+            except BadRequestData as error:
+                self.error = error
+        return types
 
 
 def parse_fragment(
@@ -112,7 +181,24 @@ def parse_fragment(
     """
     if not isinstance(body, dict):
         raise BadRequestData("the request body must be a JSON object")
+    return _parse_members(body, allow_null=allow_null, entity_id=entity_id, partial=partial, types_parsed=False)
+
+
+def _parse_members(
+    body: dict[str, Any],
+    *,
+    allow_null: bool,
+    entity_id: str | None,
+    partial: bool,
+    types_parsed: bool,
+    expansion: _Expansion | None = None,
+) -> dict[str, Any]:
+    """parse_fragment's walk; `types_parsed`: the caller has parsed "type" already (parse_entity).
+
+    With `expansion`, names and values come out expanded (parse_expanded_entity).
+    """
     fragment: dict[str, Any] = {}
+    seen: dict[str, str] = {}
     for name, raw in body.items():
         if name == "@context" or name in ("createdAt", "modifiedAt", "deletedAt"):
             continue
@@ -123,23 +209,36 @@ def parse_fragment(
                 raise BadRequestData(f"the id in the body ({raw!r}) differs from the id in the URL")
             continue
         if name == "type":
-            fragment["type"] = parse_types(raw)
+            if not types_parsed:
+                types = parse_types(raw)
+                fragment["type"] = types if expansion is None else expansion.types(types)
         elif name == "scope":
             if raw == NGSI_LD_NULL and allow_null:
                 fragment["scope"] = NGSI_LD_NULL
             else:
                 fragment["scope"] = parse_scope(raw)
-        else:
+        elif expansion is None:
             fragment[check_name(name)] = parse_attribute(name, raw, allow_null=allow_null, partial=partial)
+        else:
+            iri = expansion.iri(name, seen)  # expanded before the instances, as broker.ld.expand does
+            instances = _parse_attribute(name, raw, allow_null, partial, expansion)
+            fragment[iri] = instances
+            check_name(name)
     return fragment
 
 
 def parse_attribute(name: str, raw: Any, *, allow_null: bool = False, partial: bool = False) -> list[dict[str, Any]]:
     """One attribute (one instance, or an array of instances with distinct datasetIds)."""
+    return _parse_attribute(name, raw, allow_null, partial, None)
+
+
+def _parse_attribute(
+    name: str, raw: Any, allow_null: bool, partial: bool, expansion: _Expansion | None
+) -> list[dict[str, Any]]:
     if isinstance(raw, list) and raw and all(isinstance(item, dict) for item in raw) and _looks_like_instances(raw):
-        instances = [_parse_instance(name, item, allow_null, partial, 0) for item in raw]
-    else:
-        instances = [_parse_instance(name, raw, allow_null, partial, 0)]
+        instances = [_parse_instance(name, item, allow_null, partial, 0, expansion) for item in raw]
+    else:  # one instance: no two datasetIds to compare
+        return [_parse_instance(name, raw, allow_null, partial, 0, expansion)]
     seen: set[str | None] = set()
     for instance in instances:
         dataset_id = instance.get("datasetId")
@@ -158,7 +257,9 @@ def parse_instance(name: str, raw: Any, *, allow_null: bool = False, partial: bo
     return _parse_instance(name, raw, allow_null, partial, 0)
 
 
-def _parse_instance(name: str, raw: Any, allow_null: bool, partial: bool, depth: int) -> dict[str, Any]:
+def _parse_instance(
+    name: str, raw: Any, allow_null: bool, partial: bool, depth: int, expansion: _Expansion | None = None
+) -> dict[str, Any]:
     if depth > _MAX_DEPTH:
         raise BadRequestData(f"attribute {name}: sub-attributes nested too deeply")
     if raw is None:
@@ -167,31 +268,38 @@ def _parse_instance(name: str, raw: Any, allow_null: bool, partial: bool, depth:
         if raw == NGSI_LD_NULL and not allow_null:
             raise BadRequestData(f"attribute {name}: {NGSI_LD_NULL} is only allowed in a merge or update")
         # In a merge the existing attribute keeps its type (clause 5.6.17.4): leave it open.
-        return {"value": raw} if partial else {"type": "Property", "value": raw}
+        if partial:
+            return {"value": raw if expansion is None else expansion.member("value", raw, None)}
+        return _concise("Property", raw, expansion)
     attr_type = raw.get("type")
     if attr_type is not None and not isinstance(attr_type, str):
         raise BadRequestData(f"attribute {name}: type must be a string")
     if attr_type in GEOMETRY_TYPES and not VALUE_MEMBERS.intersection(raw):
         _check_geo_value(name, raw)  # concise GeoProperty: the bare GeoJSON geometry
-        return {"type": "GeoProperty", "value": raw}
+        return _concise("GeoProperty", raw, expansion)
     if attr_type is None:
         attr_type = _infer_type(raw)
         if partial and (attr_type is None or "value" in raw):
             if "value" in raw and is_geometry(raw["value"]):
                 _check_geo_value(name, raw["value"])
-            return _members(name, raw, None, allow_null, partial, depth)
+            return _members(name, raw, None, allow_null, partial, depth, expansion)
         if attr_type is None:
             if is_geometry(raw):
                 _check_geo_value(name, raw)
-                return {"type": "GeoProperty", "value": raw}
-            return {"type": "Property", "value": raw}
+                return _concise("GeoProperty", raw, expansion)
+            return _concise("Property", raw, expansion)
     if attr_type not in ATTRIBUTE_TYPES:
         raise BadRequestData(f"attribute {name}: unknown attribute type {attr_type!r}")
-    instance = _members(name, raw, attr_type, allow_null, partial, depth)
+    instance = _members(name, raw, attr_type, allow_null, partial, depth, expansion)
     member = ATTRIBUTE_TYPES[attr_type]
     if member not in instance and not partial:
         raise BadRequestData(f"attribute {name}: a {attr_type} needs a {member!r} member")
     return instance
+
+
+def _concise(attr_type: str, value: Any, expansion: _Expansion | None) -> dict[str, Any]:
+    """A value given without its attribute object (concise representation)."""
+    return {"type": attr_type, "value": value if expansion is None else expansion.member("value", value, attr_type)}
 
 
 def _infer_type(raw: dict[str, Any]) -> str | None:
@@ -204,17 +312,25 @@ def _infer_type(raw: dict[str, Any]) -> str | None:
 
 
 def _members(
-    name: str, raw: dict[str, Any], attr_type: str | None, allow_null: bool, partial: bool, depth: int
+    name: str,
+    raw: dict[str, Any],
+    attr_type: str | None,
+    allow_null: bool,
+    partial: bool,
+    depth: int,
+    expansion: _Expansion | None = None,
 ) -> dict[str, Any]:
     instance: dict[str, Any] = {} if attr_type is None else {"type": attr_type}
     expected = ATTRIBUTE_TYPES.get(attr_type) if attr_type else None
+    seen: dict[str, str] = {}
     for key, value in raw.items():
         if key == "type" or key in SYSTEM_MEMBERS:
             continue
         if key in VALUE_MEMBERS:
             if expected is not None and key != expected:
                 raise BadRequestData(f"attribute {name}: a {attr_type} has no {key!r} member")
-            instance[key] = _check_value(name, attr_type, key, value, allow_null)
+            checked = _check_value(name, attr_type, key, value, allow_null)
+            instance[key] = checked if expansion is None else expansion.member(key, checked, attr_type)
         elif key == "observedAt":
             instance[key] = _check_datetime(name, value, allow_null)
         elif key == "unitCode":
@@ -227,15 +343,21 @@ def _members(
             if value != "@none":  # clause 4.5.5.1: "@none" names the default instance
                 instance[key] = check_entity_id(value, f"attribute {name}: datasetId")
         elif key == "objectType":
-            instance[key] = _check_strings(name, key, value)
+            checked = _check_strings(name, key, value)
+            instance[key] = checked if expansion is None else expansion.member(key, checked, attr_type)
         elif key == "lang":
             if not isinstance(value, str) or not _LANG_TAG.match(value):
                 raise BadRequestData(f"attribute {name}: invalid lang {value!r}")
             instance[key] = value
-        else:
+        elif expansion is None:
             instance[check_name(key, "sub-attribute name")] = _parse_instance(
                 f"{name}.{key}", value, allow_null, partial, depth + 1
             )
+        else:
+            iri = expansion.iri(key, seen)  # expanded before its members, as broker.ld.expand does
+            sub_attribute = _parse_instance(f"{name}.{key}", value, allow_null, partial, depth + 1, expansion)
+            check_name(key, "sub-attribute name")
+            instance[iri] = sub_attribute
     return instance
 
 
@@ -329,6 +451,7 @@ __all__ = [
     "parse_types",
     "parse_scope",
     "parse_entity",
+    "parse_expanded_entity",
     "parse_fragment",
     "parse_attribute",
     "parse_instance",

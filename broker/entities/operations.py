@@ -40,6 +40,7 @@ def is_sub_attribute_key(key: str) -> bool:
 
 
 _CORE_INSTANCE_KEYS = frozenset({"type", "observedAt", "unitCode", "datasetId", "objectType", "lang"})
+_NOT_SUB_ATTRIBUTE_KEYS = VALUE_MEMBERS | SYSTEM_MEMBERS | _CORE_INSTANCE_KEYS  # is_sub_attribute_key, as one set
 
 
 def is_null(instance: Instance) -> bool:
@@ -70,6 +71,34 @@ def stamp_instance(instance: Instance, now: str, created_at: str | None = None) 
             created = sub.get("createdAt") if isinstance(sub.get("createdAt"), str) else None
             stamp_instance(sub, now, created)
     return instance
+
+
+def stamped_copy(instance: Instance, now: str, created_at: str | None = None) -> Instance:
+    """stamp_instance on a copy: the instance and its sub-attributes are new dicts, values are shared."""
+    copy = dict(instance)
+    copy["createdAt"] = created_at or now
+    copy["modifiedAt"] = now
+    for key, sub in instance.items():
+        if isinstance(sub, dict) and key not in _NOT_SUB_ATTRIBUTE_KEYS:
+            created = sub.get("createdAt") if isinstance(sub.get("createdAt"), str) else None
+            copy[key] = stamped_copy(sub, now, created)
+    return copy
+
+
+def created_entity(expanded_entity: dict[str, Any], now: str) -> dict[str, Any]:
+    """new_entity on a copy, leaving `expanded_entity` as it was: a batch may apply one item more than once.
+
+    The entity, its lists and its instances are new; values (GeoJSON, compound values) are shared,
+    as no operation changes a value in place.
+    """
+    entity: dict[str, Any] = {}
+    for key, value in expanded_entity.items():
+        if key not in ENTITY_CORE_MEMBERS:
+            entity[key] = [stamped_copy(instance, now) for instance in value]
+        else:
+            entity[key] = list(value) if isinstance(value, list) else value
+    entity["createdAt"] = entity["modifiedAt"] = now
+    return entity
 
 
 def new_entity(expanded_entity: dict[str, Any], now: str) -> dict[str, Any]:
@@ -252,11 +281,13 @@ def replace_entity(entity: dict[str, Any], replacement: dict[str, Any], now: str
     types = replacement.get("type") or entity["type"]
     for key in [key for key in entity if key not in ("id", "createdAt")]:
         del entity[key]
-    entity["type"] = types
-    if replacement.get("scope") not in (None, NGSI_LD_NULL):
-        entity["scope"] = replacement["scope"]
+    entity["type"] = list(types)
+    scope = replacement.get("scope")
+    if scope not in (None, NGSI_LD_NULL):
+        entity["scope"] = list(scope) if isinstance(scope, list) else scope
+    # Stamped copies: `replacement` is left as it was (a batch item's change may run again).
     for iri, instances in _attributes(replacement):
-        entity[iri] = [stamp_instance(instance, now) for instance in instances]
+        entity[iri] = [stamped_copy(instance, now) for instance in instances]
     entity["createdAt"] = created_at
     entity["modifiedAt"] = now
 
@@ -338,6 +369,8 @@ __all__ = [
     "UpdateResult",
     "now_iso",
     "new_entity",
+    "created_entity",
+    "stamped_copy",
     "stamp_instance",
     "is_attribute_key",
     "is_sub_attribute_key",

@@ -27,6 +27,8 @@ from broker.ld.term_map import TermMap
 
 # Keywords whose value is a literal inside a compound value; other keywords (@list, @set, ...) hold JSON-LD.
 LITERAL_KEYWORDS = frozenset(("@value", "@id", "@language", "@direction", "@index"))
+# The instance members whose values hold names to expand (expand_member); the others stay as given.
+EXPANDED_MEMBERS = frozenset(("value", "valueList", "vocab", "objectType"))
 # Deeper input is refused rather than left to exhaust the interpreter's stack.
 MAX_NESTING = 100
 
@@ -43,7 +45,7 @@ def expand_entity(compacted_entity: CompactedEntity, term_map: TermMap) -> Expan
         elif name in ENTITY_MEMBERS:
             expanded_entity[name] = value
         else:
-            iri = _attribute_iri(name, term_map, names)
+            iri = attribute_iri(name, term_map, names)
             expanded_entity[iri] = expand_attribute(value, term_map, name=name)
     return expanded_entity
 
@@ -75,9 +77,9 @@ def _expand_instance(instance: CompactedInstance, term_map: TermMap, name: str, 
     names: dict[str, str] = {}
     for key, value in instance.items():
         if key in INSTANCE_MEMBERS:
-            expanded[key] = _expand_member(key, value, attribute_type, term_map)
+            expanded[key] = expand_member(key, value, attribute_type, term_map) if key in EXPANDED_MEMBERS else value
         else:
-            iri = _attribute_iri(key, term_map, names)
+            iri = attribute_iri(key, term_map, names)
             if isinstance(value, list):
                 raise BadRequestData(f"sub-attribute {key!r} of {name!r} must be a single object, not an array")
             expanded[iri] = _expand_instance(value, term_map, key, depth + 1)
@@ -91,7 +93,8 @@ def expand_types(value: Any, term_map: TermMap) -> list[str]:
     return [term_map.expand_type(item) for item in types]
 
 
-def _attribute_iri(name: str, term_map: TermMap, seen: dict[str, str]) -> str:
+def attribute_iri(name: str, term_map: TermMap, seen: dict[str, str]) -> str:
+    """The IRI of an attribute or sub-attribute name; `seen` (IRI -> name) refuses two names of one IRI."""
     iri = term_map.expand_term(name)
     if iri.startswith("@"):
         raise BadRequestData(f"{name!r} is a JSON-LD keyword (or an alias of one), not an attribute name")
@@ -101,7 +104,8 @@ def _attribute_iri(name: str, term_map: TermMap, seen: dict[str, str]) -> str:
     return iri
 
 
-def _expand_member(key: str, value: Any, attribute_type: Any, term_map: TermMap) -> Any:
+def expand_member(key: str, value: Any, attribute_type: Any, term_map: TermMap) -> Any:
+    """One member of an attribute instance as stored; only EXPANDED_MEMBERS change."""
     if key == "value":
         return value if attribute_type == "GeoProperty" or is_geojson_geometry(value) else _expand_value(value, term_map, 0)
     if key == "valueList":

@@ -14,7 +14,7 @@ from typing import Any
 
 from broker.store.base import ExpandedEntity
 
-_CORE = frozenset({"id", "type", "scope", "createdAt", "modifiedAt", "deletedAt"})
+CORE_MEMBERS = frozenset({"id", "type", "scope", "createdAt", "modifiedAt", "deletedAt"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +34,7 @@ def index_entries(entity: ExpandedEntity | None) -> IndexEntries:
     attributes = frozenset(
         (key, instance.get("type", "Property"))
         for key, instances in entity.items()
-        if key not in _CORE
+        if key not in CORE_MEMBERS
         for instance in instances
     )
     return IndexEntries(
@@ -57,6 +57,20 @@ class CounterChanges:
 
 
 def counter_changes(before: ExpandedEntity | None, after: ExpandedEntity | None) -> CounterChanges:
+    if before is None:  # a creation (the batch load's case): every entry of `after` counts +1
+        if after is None:
+            return CounterChanges({}, {}, {})
+        types = dict.fromkeys(after["type"], 1)
+        attributes = dict.fromkeys(
+            [
+                (key, instance.get("type", "Property"))
+                for key, instances in after.items()
+                if key not in CORE_MEMBERS
+                for instance in instances
+            ],
+            1,
+        )
+        return CounterChanges(types, {(t, attribute, kind): 1 for t in types for attribute, kind in attributes}, attributes)
     old, new = index_entries(before), index_entries(after)
     return CounterChanges(_diff(old.types, new.types), _diff(old.type_attributes, new.type_attributes), _diff(old.attributes, new.attributes))
 
@@ -67,4 +81,4 @@ def _diff(old: frozenset[Any], new: frozenset[Any]) -> dict[Any, int]:
     return changes
 
 
-__all__ = ["IndexEntries", "index_entries", "CounterChanges", "counter_changes"]
+__all__ = ["CORE_MEMBERS", "IndexEntries", "index_entries", "CounterChanges", "counter_changes"]

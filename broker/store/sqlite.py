@@ -403,12 +403,18 @@ class SqliteStore:
     async def batch_modify(self, tenant: str, changes: list[tuple[str, BatchChange]]) -> list[BatchOutcome]:
         def run() -> list[BatchOutcome]:
             with self._transaction() as conn:
-                stored = _load_many(conn, tenant, list(dict.fromkeys(entity_id for entity_id, _ in changes)))
+                docs: dict[str, str] = {}
+                stored = _load_many(conn, tenant, list(dict.fromkeys(entity_id for entity_id, _ in changes)), docs)
                 current: dict[str, ExpandedEntity | None] = dict(stored)
                 outcomes: list[BatchOutcome] = []
                 for entity_id, change in changes:
                     before = current.get(entity_id)
-                    working = orjson.loads(_dumps(before)) if before is not None else None
+                    if before is None:
+                        working = None
+                    elif before is stored.get(entity_id) and entity_id in docs:
+                        working = orjson.loads(docs.pop(entity_id))  # the stored row parsed again: a private copy
+                    else:
+                        working = orjson.loads(_dumps(before))
                     try:
                         after, result = change(working)
                     except NgsiLdError as error:
@@ -847,13 +853,19 @@ def _add(where: list[str], params: list[Any], compiled: tuple[str, list[Any]]) -
     params.extend(compiled[1])
 
 
-def _load_many(conn: sqlite3.Connection, tenant: str, ids: list[str]) -> dict[str, ExpandedEntity]:
+def _load_many(
+    conn: sqlite3.Connection, tenant: str, ids: list[str], docs: dict[str, str] | None = None
+) -> dict[str, ExpandedEntity]:
+    """The stored entities of `ids` that exist; `docs`, when given, receives each one's JSON text too."""
     found: dict[str, ExpandedEntity] = {}
     for start in range(0, len(ids), _IN_CHUNK):
         chunk = ids[start : start + _IN_CHUNK]
         marks = ",".join("?" * len(chunk))
         rows = conn.execute(f"SELECT id, doc FROM entities WHERE tenant = ? AND id IN ({marks})", (tenant, *chunk))
-        found.update((row[0], orjson.loads(row[1])) for row in rows)
+        for entity_id, doc in rows:
+            found[entity_id] = orjson.loads(doc)
+            if docs is not None:
+                docs[entity_id] = doc
     return found
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from broker.temporal.instances import entity_change, history_records, new_attributes
+from broker.temporal.instances import RecordFields, entity_change, history_fields
 from broker.temporal.model import (
     AggregatedPeriod,
     AggregationPlan,
@@ -123,16 +123,51 @@ def record_write(
     With `pending`, the rows are collected for a batch's `PendingHistory.flush` instead of written now.
     """
     history = pending if pending is not None else PendingHistory()
-    records = history_records(before, after)
-    change = entity_change(before, after)
-    if change is not None:
-        history.entities.append(entity_row(tenant, change))
+    records = history_fields(before, after)
+    if before is None and after is not None:  # a creation: entity_change is the entity as created
+        history.entities.append(_created_entity_row(tenant, after))
+    else:
+        change = entity_change(before, after)
+        if change is not None:
+            history.entities.append(entity_row(tenant, change))
     if records:
-        entity_id = records[0].entity_id
-        history.attributes.extend((tenant, entity_id, attribute) for attribute in new_attributes(before, records))
-        history.instances.extend(row_of(tenant, record) for record in records)
+        entity_id = records[0][0]
+        history.attributes.extend((tenant, entity_id, attribute) for attribute in _new_attributes(before, records))
+        history.instances.extend(_row_of_fields(tenant, fields) for fields in records)
     if pending is None:
         history.flush(conn)
+
+
+def _created_entity_row(tenant: str, entity: dict[str, Any]) -> tuple[Any, ...]:
+    """entity_row(tenant, entity_change(None, entity)) without the HistoryEntity."""
+    scope = entity.get("scope")
+    if scope is not None:
+        scope = orjson.dumps([scope] if isinstance(scope, str) else list(scope)).decode()
+    return (tenant, entity["id"], orjson.dumps(list(entity["type"])).decode(), scope, None)
+
+
+def _new_attributes(before: dict[str, Any] | None, records: list[RecordFields]) -> list[str]:
+    """temporal.instances.new_attributes on record fields (attribute 1, deleted_at_ms 10)."""
+    return sorted({r[1] for r in records if r[10] is None and (before is None or r[1] not in before)})
+
+
+def _row_of_fields(tenant: str, fields: RecordFields) -> tuple[Any, ...]:
+    """row_of(tenant, InstanceRecord(*fields)) without the record."""
+    entity_id, attribute, dataset_id, doc, value, number, time_ms, observed_ms, created_ms, modified_ms, deleted_ms = fields
+    return (
+        tenant,
+        entity_id,
+        attribute,
+        dataset_id,
+        time_ms,
+        observed_ms,
+        created_ms,
+        modified_ms,
+        deleted_ms,
+        number,
+        value,
+        orjson.dumps(doc).decode(),
+    )
 
 
 def write_entity(conn: sqlite3.Connection, tenant: str, entity: HistoryEntity) -> None:

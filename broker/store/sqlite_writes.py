@@ -21,7 +21,7 @@ from broker.errors import InternalError
 from broker.query import geometry_bbox
 from broker.store import sqlite_schema as sql
 from broker.store.base import ExpandedEntity
-from broker.store.indexes import counter_changes
+from broker.store.indexes import CORE_MEMBERS, counter_changes
 
 
 class EntityWrites:
@@ -55,6 +55,9 @@ class EntityWrites:
             self.entity_count -= 1
         entity_id = (after or before or {})["id"]
         self.index_geometries(entity_id, before, after)
+        if before is None and after is not None:
+            self._count_created(entity_id, after)
+            return
         changes = counter_changes(before, after)
         if not changes:
             return
@@ -65,6 +68,23 @@ class EntityWrites:
             self.type_attribute_counts[key] += delta
         for attribute_key, delta in changes.attributes.items():
             self.attribute_counts[attribute_key] += delta
+
+    def _count_created(self, entity_id: str, entity: ExpandedEntity) -> None:
+        """counter_changes(None, entity) added in, without the CounterChanges (a batch load creates thousands)."""
+        types = dict.fromkeys(entity["type"])
+        attributes = {
+            (key, instance.get("type", "Property"))
+            for key, instances in entity.items()
+            if key not in CORE_MEMBERS
+            for instance in instances
+        }
+        for entity_type in types:
+            self.type_counts[entity_type] += 1
+            self.members_added.append((self.tenant, entity_type, entity_id))
+            for attribute, kind in attributes:
+                self.type_attribute_counts[(entity_type, attribute, kind)] += 1
+        for attribute_key in attributes:
+            self.attribute_counts[attribute_key] += 1
 
     def index_geometries(self, entity_id: str, before: ExpandedEntity | None, after: ExpandedEntity | None) -> None:
         """Untouched geometries and types cost nothing; otherwise all of the entity's entries are replaced:

@@ -23,6 +23,9 @@ from broker.temporal.model import HistoryEntity, InstanceRecord
 from broker.temporal.times import datetime_ms
 
 NGSI_LD_NULL = "urn:ngsi-ld:null"
+# InstanceRecord's fields in its order: entity_id, attribute, dataset_id, doc, value, number, time_ms,
+# observed_at_ms, created_at_ms, modified_at_ms, deleted_at_ms.
+RecordFields = tuple[str, str, str, dict[str, Any], str, float | None, int, int | None, int, int, int | None]
 ENTITY_CORE = frozenset({"id", "type", "scope", "createdAt", "modifiedAt", "deletedAt"})
 STAMPS = frozenset({"createdAt", "modifiedAt", "instanceId"})
 # The member holding an attribute's value, by attribute type (clause 4.5; broker.entities.normalize).
@@ -42,34 +45,50 @@ def history_records(
     before: dict[str, Any] | None, after: dict[str, Any] | None, now_ms: int | None = None
 ) -> list[InstanceRecord]:
     """The instances a write from `before` to `after` (None: absent) adds to the history."""
+    return [InstanceRecord(*fields) for fields in history_fields(before, after, now_ms)]
+
+
+def history_fields(
+    before: dict[str, Any] | None, after: dict[str, Any] | None, now_ms: int | None = None
+) -> list[RecordFields]:
+    """history_records as plain tuples of InstanceRecord's fields, in its order.
+
+    A store that turns the records into rows right away (SQLite, a batch of a thousand entities)
+    spares itself a frozen dataclass per instance; `InstanceRecord(*fields)` is the record.
+    """
     if after is None:
         if before is None:
             return []
         deleted_ms = now_ms if now_ms is not None else int(time.time() * 1000)
         return [
-            deletion_record(before["id"], key, instance, deleted_ms)
+            deletion_fields(before["id"], key, instance, deleted_ms)
             for key, instances in before.items()
             if key not in ENTITY_CORE and isinstance(instances, list)
             for instance in instances
         ]
     entity_id = after["id"]
     write_ms = _ms(after.get("modifiedAt"), now_ms)
-    records: list[InstanceRecord] = []
+    records: list[RecordFields] = []
+    if before is None:  # a creation: every instance is new
+        for key, instances in after.items():
+            if key not in ENTITY_CORE and isinstance(instances, list):
+                for instance in instances:
+                    records.append(instance_fields(entity_id, key, instance, write_ms))
+        return records
     for key, instances in after.items():
         if key in ENTITY_CORE or not isinstance(instances, list):
             continue
-        previous = before.get(key) if before is not None else None
+        previous = before.get(key)
         old = {instance.get("datasetId"): instance for instance in previous} if isinstance(previous, list) else {}
         for instance in instances:
             prior = old.pop(instance.get("datasetId"), None)
-            if prior is not None and (prior == instance or _unstamped(prior) == _unstamped(instance)):
+            if prior is not None and (prior == instance or _same_unstamped(prior, instance)):
                 continue
-            records.append(instance_record(entity_id, key, instance, write_ms))
-        records.extend(deletion_record(entity_id, key, instance, write_ms) for instance in old.values())
-    if before is not None:
-        for key, instances in before.items():
-            if key not in ENTITY_CORE and key not in after and isinstance(instances, list):
-                records.extend(deletion_record(entity_id, key, instance, write_ms) for instance in instances)
+            records.append(instance_fields(entity_id, key, instance, write_ms))
+        records.extend(deletion_fields(entity_id, key, instance, write_ms) for instance in old.values())
+    for key, instances in before.items():
+        if key not in ENTITY_CORE and key not in after and isinstance(instances, list):
+            records.extend(deletion_fields(entity_id, key, instance, write_ms) for instance in instances)
     return records
 
 
@@ -93,42 +112,58 @@ def new_attributes(before: dict[str, Any] | None, records: list[InstanceRecord])
 
 def instance_record(entity_id: str, attribute: str, instance: dict[str, Any], write_ms: int) -> InstanceRecord:
     """An instance as written: observedAt (if any) orders it, else the instant of the write."""
-    observed = instance.get("observedAt")
+    return InstanceRecord(*instance_fields(entity_id, attribute, instance, write_ms))
+
+
+def instance_fields(entity_id: str, attribute: str, instance: dict[str, Any], write_ms: int) -> RecordFields:
+    """instance_record's fields, in InstanceRecord's order."""
+    get = instance.get
+    observed = get("observedAt")
     observed_ms = datetime_ms(observed) if isinstance(observed, str) else None
-    modified_ms = _ms(instance.get("modifiedAt"), write_ms)
-    created_ms = _ms(instance.get("createdAt"), modified_ms)
-    value = instance.get(VALUE_MEMBER.get(instance.get("type", "Property"), "value"))
-    return InstanceRecord(
-        entity_id=entity_id,
-        attribute=attribute,
-        dataset_id=str(instance.get("datasetId") or ""),
-        doc={key: member for key, member in instance.items() if key not in STAMPS},
-        value=_json(value),
-        number=as_number(value),
-        time_ms=observed_ms if observed_ms is not None else modified_ms,
-        observed_at_ms=observed_ms,
-        created_at_ms=created_ms,
-        modified_at_ms=modified_ms,
+    modified = get("modifiedAt")
+    modified_ms = datetime_ms(modified) if isinstance(modified, str) else write_ms
+    created = get("createdAt")
+    if not isinstance(created, str):
+        created_ms = modified_ms
+    else:  # a new instance: created when modified
+        created_ms = modified_ms if created == modified else datetime_ms(created)
+    value = get(VALUE_MEMBER.get(get("type", "Property"), "value"))
+    return (
+        entity_id,
+        attribute,
+        str(get("datasetId") or ""),
+        {key: member for key, member in instance.items() if key not in STAMPS},  # doc
+        _json(value),  # value
+        as_number(value),  # number
+        observed_ms if observed_ms is not None else modified_ms,  # time_ms
+        observed_ms,
+        created_ms,
+        modified_ms,
+        None,  # deleted_at_ms
     )
 
 
 def deletion_record(entity_id: str, attribute: str, instance: dict[str, Any], deleted_ms: int) -> InstanceRecord:
+    return InstanceRecord(*deletion_fields(entity_id, attribute, instance, deleted_ms))
+
+
+def deletion_fields(entity_id: str, attribute: str, instance: dict[str, Any], deleted_ms: int) -> RecordFields:
     attribute_type = instance.get("type", "Property")
     doc: dict[str, Any] = {"type": attribute_type, VALUE_MEMBER.get(attribute_type, "value"): NGSI_LD_NULL}
     if instance.get("datasetId"):
         doc["datasetId"] = instance["datasetId"]
-    return InstanceRecord(
-        entity_id=entity_id,
-        attribute=attribute,
-        dataset_id=str(instance.get("datasetId") or ""),
-        doc=doc,
-        value=_json(NGSI_LD_NULL),
-        number=None,
-        time_ms=deleted_ms,
-        observed_at_ms=None,
-        created_at_ms=_ms(instance.get("createdAt"), deleted_ms),
-        modified_at_ms=deleted_ms,
-        deleted_at_ms=deleted_ms,
+    return (
+        entity_id,
+        attribute,
+        str(instance.get("datasetId") or ""),
+        doc,
+        _json(NGSI_LD_NULL),
+        None,
+        deleted_ms,
+        None,
+        _ms(instance.get("createdAt"), deleted_ms),
+        deleted_ms,
+        deleted_ms,
     )
 
 
@@ -142,12 +177,22 @@ def as_number(value: Any) -> float | None:
     return None
 
 
-def _unstamped(instance: dict[str, Any]) -> dict[str, Any]:
-    return {
-        key: _unstamped(member) if isinstance(member, dict) else member
-        for key, member in instance.items()
-        if key not in STAMPS
-    }
+def _same_unstamped(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Equal once the stamps (STAMPS, in every nested object) are left out; no copy of either is made."""
+    members = 0
+    for key, member in a.items():
+        if key in STAMPS:
+            continue
+        members += 1
+        if key not in b:
+            return False
+        other = b[key]
+        if isinstance(member, dict):
+            if not isinstance(other, dict) or not _same_unstamped(member, other):
+                return False
+        elif isinstance(other, dict) or member != other:
+            return False
+    return members == sum(1 for key in b if key not in STAMPS)
 
 
 def _scope(entity: dict[str, Any]) -> tuple[str, ...] | None:
@@ -171,9 +216,13 @@ __all__ = [
     "NGSI_LD_NULL",
     "VALUE_MEMBER",
     "as_number",
+    "deletion_fields",
     "deletion_record",
     "entity_change",
+    "history_fields",
     "history_records",
+    "instance_fields",
     "instance_record",
+    "RecordFields",
     "new_attributes",
 ]

@@ -1,0 +1,170 @@
+# SPDX-License-Identifier: EUPL-1.2
+"""The batch write path's shortcuts give what the plain operations give.
+
+A batch create stamps a copy of the item (ops.created_entity) instead of a JSON round trip of it:
+the result equals new_entity on a deep copy, and the item is left as it was, so that a change run
+again (PostgreSQL retries a transaction) or an item naming the same entity again starts afresh.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from broker.entities import batch, normalize
+from broker.entities import operations as ops
+from broker.errors import BadRequestData
+from broker.ld import core_term_map, expand_fragment
+from broker.store import sqlite_history
+from broker.store.indexes import counter_changes, index_entries
+from broker.store.sqlite_writes import EntityWrites
+from broker.temporal.instances import STAMPS, _same_unstamped, entity_change, history_records, new_attributes
+from tests.broker.entities.strategies import entities, json_values
+
+NOW = "2026-11-26T08:00:00.000Z"
+
+
+def _expanded(entity: dict[str, Any]) -> dict[str, Any]:
+    return expand_fragment(normalize.parse_entity(entity), core_term_map())
+
+
+@given(entities(), st.booleans())
+def test_created_entity_is_new_entity_on_a_copy_and_leaves_its_input(entity: dict[str, Any], stamped: bool) -> None:
+    expanded = _expanded(entity)
+    if stamped:  # an instance that already carries stamps (a sub-attribute keeps its createdAt)
+        expanded = ops.new_entity(expanded, "2026-01-01T00:00:00.000Z")
+    before = copy.deepcopy(expanded)
+    created = ops.created_entity(expanded, NOW)
+    assert expanded == before
+    assert created == ops.new_entity(copy.deepcopy(before), NOW)
+    assert list(created) == list(ops.new_entity(copy.deepcopy(before), NOW))  # the same member order
+
+
+@given(entities())
+def test_a_create_change_run_twice_gives_the_same_entity(entity: dict[str, Any]) -> None:
+    expanded = _expanded(entity)
+    for change in (batch.create(expanded, NOW), batch.upsert(expanded, NOW, replace=True)):
+        first, result = change(None)
+        second, _ = change(None)
+        assert result == batch.CREATED and first == second and first is not second
+        assert expanded == _expanded(entity)
+
+
+@given(entities())
+def test_counter_changes_of_a_creation_count_every_index_entry_once(entity: dict[str, Any]) -> None:
+    created = ops.new_entity(_expanded(entity), NOW)
+    entries = index_entries(created)
+    changes = counter_changes(None, created)
+    assert changes.types == dict.fromkeys(entries.types, 1)
+    assert changes.type_attributes == dict.fromkeys(entries.type_attributes, 1)
+    assert changes.attributes == dict.fromkeys(entries.attributes, 1)
+    assert counter_changes(created, None).types == dict.fromkeys(entries.types, -1)
+
+
+bodies = st.one_of(
+    entities(),
+    entities().flatmap(lambda e: st.fixed_dictionaries({**{k: st.just(v) for k, v in e.items()}, "type": json_values})),
+    entities().flatmap(lambda e: st.fixed_dictionaries({k: st.just(v) for k, v in e.items()}, optional={"x y": json_values, "@v": json_values, "scope": json_values})),
+    st.dictionaries(st.sampled_from(["id", "type", "value", "name", "bad name", "scope"]), json_values, max_size=4),
+)
+
+
+def _outcome(parse: Callable[[], dict[str, Any]]) -> tuple[str, Any]:
+    try:
+        result = parse()
+    except BadRequestData as error:
+        return "error", error.detail
+    return "ok", (result, list(result))
+
+
+@given(bodies)
+def test_parse_entity_is_id_then_type_then_parse_fragment(body: dict[str, Any]) -> None:
+    """parse_entity parses "type" once (not again inside the fragment walk): the same entity, the same errors."""
+
+    def composed() -> dict[str, Any]:
+        if "id" not in body:
+            raise BadRequestData("the entity has no id")
+        entity: dict[str, Any] = {"id": normalize.check_entity_id(body["id"])}
+        if "type" not in body:
+            raise BadRequestData("the entity has no type")
+        entity["type"] = normalize.parse_types(body["type"])
+        entity.update(normalize.parse_fragment(body, allow_null=False, entity_id=None))
+        return entity
+
+    assert _outcome(lambda: normalize.parse_entity(body)) == _outcome(composed)
+
+
+@given(entities(), st.one_of(st.none(), st.just("/Hamm/Mitte"), st.lists(st.just("/Hamm/Uentrop"), min_size=1, max_size=2)))
+def test_history_rows_of_a_creation_are_those_of_the_history_records(entity: dict[str, Any], scope: Any) -> None:
+    created = ops.new_entity(_expanded(entity), NOW)
+    if scope is not None:
+        created["scope"] = scope
+    pending = sqlite_history.PendingHistory()
+    sqlite_history.record_write(None, "t", None, created, pending)  # type: ignore[arg-type]  # no flush: no connection
+    records = history_records(None, created)
+    assert pending.instances == [sqlite_history.row_of("t", record) for record in records]
+    assert pending.entities == [sqlite_history.entity_row("t", entity_change(None, created))]  # type: ignore[arg-type]
+    assert pending.attributes == [("t", created["id"], attribute) for attribute in new_attributes(None, records)]
+
+
+def _unstamped(instance: dict[str, Any]) -> dict[str, Any]:
+    """The reference: the instance without its stamps, in every nested object."""
+    return {key: _unstamped(m) if isinstance(m, dict) else m for key, m in instance.items() if key not in STAMPS}
+
+
+stamp_or_name = st.sampled_from(["createdAt", "modifiedAt", "instanceId", "value", "type", "observedAt", "sub"])
+leaves = st.one_of(json_values, st.sampled_from([NOW, "2026-01-01T00:00:00.000Z"]))
+objects = st.dictionaries(stamp_or_name, leaves, max_size=4)
+nested = st.one_of(leaves, objects, st.dictionaries(stamp_or_name, st.one_of(leaves, objects), max_size=4))
+
+
+@given(st.dictionaries(stamp_or_name, nested, max_size=5), st.dictionaries(stamp_or_name, nested, max_size=5))
+def test_same_unstamped_is_equality_without_stamps(a: dict[str, Any], b: dict[str, Any]) -> None:
+    assert _same_unstamped(a, b) == (_unstamped(a) == _unstamped(b))
+    assert _same_unstamped(a, a) and _same_unstamped(a, _unstamped(a))
+
+
+@given(entities(), entities())
+def test_replace_entity_leaves_the_replacement_as_it_was(stored: dict[str, Any], replacement: dict[str, Any]) -> None:
+    entity = ops.new_entity(_expanded(stored), "2026-01-01T00:00:00.000Z")
+    expanded = _expanded({**replacement, "id": stored["id"]})
+    pristine = copy.deepcopy(expanded)
+    reference = copy.deepcopy(entity)
+    ops.replace_entity(entity, expanded, NOW)
+    assert expanded == pristine
+    # the stamping the operation did before, in place on a copy of the replacement
+    created_at = reference["createdAt"]
+    for key in [key for key in reference if key not in ("id", "createdAt")]:
+        del reference[key]
+    reference["type"] = pristine["type"]
+    for iri, instances in pristine.items():
+        if iri not in ("id", "type", "scope"):
+            reference[iri] = [ops.stamp_instance(instance, NOW) for instance in instances]
+    reference["createdAt"], reference["modifiedAt"] = created_at, NOW
+    assert entity == reference and list(entity) == list(reference)
+
+
+@given(st.lists(entities(), min_size=1, max_size=4))
+def test_entity_writes_count_creations_as_counter_changes_does(items: list[dict[str, Any]]) -> None:
+    writes = EntityWrites("t")
+    expected_types: Counter[str] = Counter()
+    expected_type_attributes: Counter[tuple[str, str, str]] = Counter()
+    expected_attributes: Counter[tuple[str, str]] = Counter()
+    added = []
+    for number, item in enumerate(items):
+        created = ops.new_entity(_expanded({**item, "id": f"urn:x:{number}"}), NOW)
+        writes.add(None, created)
+        changes = counter_changes(None, created)
+        expected_types.update(changes.types)
+        expected_type_attributes.update(changes.type_attributes)
+        expected_attributes.update(changes.attributes)
+        added.extend(("t", entity_type, created["id"]) for entity_type in changes.types)
+    assert writes.type_counts == expected_types
+    assert writes.type_attribute_counts == expected_type_attributes
+    assert writes.attribute_counts == expected_attributes
+    assert sorted(writes.members_added) == sorted(added) and not writes.members_removed
