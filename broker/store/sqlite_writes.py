@@ -89,19 +89,22 @@ class EntityWrites:
     def index_geometries(self, entity_id: str, before: ExpandedEntity | None, after: ExpandedEntity | None) -> None:
         """Untouched geometries and types cost nothing; otherwise all of the entity's entries are replaced:
         one per GeoProperty instance and entity type (the type is part of the index key)."""
-        new, old = geo_values(after), geo_values(before)
-        new_types = after.get("type", []) if after is not None and new else []
-        if new == old and (not new or new_types == (before or {}).get("type", [])):
+        new = geo_instances(after)
+        if before is not None:
+            old = geo_instances(before)
+            same_types = after is not None and after.get("type") == before.get("type")
+            if _as_text(new) == _as_text(old) and (not new or same_types):
+                return
+            if old:
+                self.geo_cleared.append((self.tenant, entity_id))
+        if not new or after is None:
             return
-        if old:
-            self.geo_cleared.append((self.tenant, entity_id))
-        for attribute, geometry in sorted(new):
-            geojson = orjson.loads(geometry)
-            box = geometry_bbox(geojson)
+        for attribute, geojson in new:
+            point = _point(geojson)
+            box = (point[0], point[1], point[0], point[1]) if point is not None else geometry_bbox(geojson)
             if box is None:
                 continue
-            point = _point(geojson)
-            for entity_type in new_types:
+            for entity_type in after.get("type", []):
                 self.geo_boxes.append((entity_id, attribute, entity_type, box, point))
 
     def flush(self, conn: sqlite3.Connection) -> None:
@@ -162,17 +165,22 @@ class EntityWrites:
                 conn.execute(statement, (tenant,))
 
 
-def geo_values(entity: ExpandedEntity | None) -> set[tuple[str, str]]:
-    """(attribute IRI, GeoJSON text) of every GeoProperty instance, to see whether geometry changed."""
+def geo_instances(entity: ExpandedEntity | None) -> list[tuple[str, Any]]:
+    """(attribute IRI, GeoJSON) of every GeoProperty instance."""
     if entity is None:
-        return set()
-    return {
-        (key, _dumps(instance["value"]))
+        return []
+    return [
+        (key, instance["value"])
         for key, instances in entity.items()
         if isinstance(instances, list)
         for instance in instances
         if isinstance(instance, dict) and instance.get("type") == "GeoProperty"
-    }
+    ]
+
+
+def _as_text(instances: list[tuple[str, Any]]) -> set[tuple[str, str]]:
+    """The instances as comparable text, to see whether geometry changed."""
+    return {(attribute, _dumps(geojson)) for attribute, geojson in instances}
 
 
 def _geo_keys(conn: sqlite3.Connection, tenant: str, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
@@ -189,6 +197,8 @@ def _geo_keys(conn: sqlite3.Connection, tenant: str, pairs: set[tuple[str, str]]
 
 def _point(geojson: Any) -> tuple[float, float] | None:
     """A Point's longitude and latitude, as shapely reads them; None for any other geometry."""
+    if not isinstance(geojson, dict):
+        return None
     coordinates = geojson.get("coordinates")
     if geojson.get("type") != "Point" or not isinstance(coordinates, list) or not 2 <= len(coordinates) <= 3:
         return None
@@ -201,4 +211,4 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-__all__ = ["EntityWrites", "geo_values"]
+__all__ = ["EntityWrites", "geo_instances"]
