@@ -412,20 +412,22 @@ def drive_wrk(
 LOAD_IN_FLIGHT = 2  # batches sent before the first is answered: a fleet of IoT agents and adapters sends concurrently
 
 
-async def load(session: aiohttp.ClientSession, base: str, entities: int, batch: int) -> dict[str, Any]:
-    """The dataset through POST /entityOperations/upsert, LOAD_IN_FLIGHT batches at a time.
+async def load(
+    session: aiohttp.ClientSession, base: str, entities: int, batch: int, in_flight: int = LOAD_IN_FLIGHT
+) -> dict[str, Any]:
+    """The dataset through POST /entityOperations/upsert, `in_flight` batches at a time.
 
     With one batch at a time the broker would sit idle while this process builds the next body and
     while SQLite fsyncs the last COMMIT; a real fleet of agents does not wait for each other.
     """
     rng = random.Random(42)
-    bodies: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=LOAD_IN_FLIGHT)
+    bodies: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=in_flight)
     errors = 0
 
     async def produce() -> None:
         for start in range(0, entities, batch):
             await bodies.put(orjson.dumps([make_entity(n, rng) for n in range(start, min(entities, start + batch))]))
-        for _ in range(LOAD_IN_FLIGHT):
+        for _ in range(in_flight):
             await bodies.put(None)
 
     async def send() -> None:
@@ -439,14 +441,14 @@ async def load(session: aiohttp.ClientSession, base: str, entities: int, batch: 
                     errors += 1
 
     started = time.perf_counter()
-    await asyncio.gather(produce(), *(send() for _ in range(LOAD_IN_FLIGHT)))
+    await asyncio.gather(produce(), *(send() for _ in range(in_flight)))
     elapsed = time.perf_counter() - started
     return {
         "entities": entities,
         "entities_per_s": round(entities / elapsed, 1),
         "seconds": round(elapsed, 1),
         "errors": errors,
-        "batches_in_flight": LOAD_IN_FLIGHT,
+        "batches_in_flight": in_flight,
     }
 
 
@@ -733,6 +735,9 @@ async def main() -> None:
     parser.add_argument("--store", default="sqlite", help="sqlite, or a postgresql:// URL of an empty database")
     parser.add_argument("--entities", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument(
+        "--load-in-flight", type=int, default=LOAD_IN_FLIGHT, help="batches the load sends before the first is answered"
+    )
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0, help="per scenario and per raw-store ceiling")
     parser.add_argument("--only", default="", help="comma-separated scenario name prefixes to run")
@@ -777,7 +782,7 @@ async def main() -> None:
             connector = aiohttp.TCPConnector(limit=args.connections + 4)
             async with aiohttp.ClientSession(connector=connector) as session:
                 await broker.wait(session)
-                results[LOAD] = await load(session, broker.url, args.entities, args.batch)
+                results[LOAD] = await load(session, broker.url, args.entities, args.batch, args.load_in_flight)
                 rss_after_load = broker.rss_mb()
                 print("load", results[LOAD], f"RSS {rss_after_load} MB", flush=True)
                 if not store.startswith("sqlite"):
