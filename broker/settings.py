@@ -60,6 +60,7 @@ class Settings(BaseModel):
     gc_gen0_threshold: int = Field(
         100_000,
         ge=700,
+        le=1_000_000,  # higher would all but switch the cyclic GC off
         description="`citycontext serve`: objects allocated before Python's cyclic GC traces the young generation. "
         "A batch of 1,000 entities holds ~40,000 until it is answered; below that the GC traces each batch "
         "several times over (~10 % of the batch CPU). A collection pauses ~0.5 ms per 10,000 objects.",

@@ -69,14 +69,19 @@ def check_entity_id(value: Any, where: str = "id") -> str:
 
 
 def check_name(name: Any, what: str = "attribute name") -> str:
-    if not isinstance(name, str) or not _is_valid_name(name):
+    if not isinstance(name, str) or not (_is_valid_name(name) if len(name) <= _CACHED_NAME_MAX else _valid_name(name)):
         raise BadRequestData(f"invalid {what} {name!r}")
     return name
 
 
-@functools.lru_cache(maxsize=4096)  # a batch names the same few attributes and types a thousand times
-def _is_valid_name(name: str) -> bool:
+_CACHED_NAME_MAX = 256  # longer names are checked afresh: a client must not fill the cache with megabytes
+
+
+def _valid_name(name: str) -> bool:
     return bool(name) and not _BAD_NAME.search(name) and not name.startswith("@")
+
+
+_is_valid_name = functools.lru_cache(maxsize=4096)(_valid_name)  # a batch names the same few terms a thousand times
 
 
 def parse_types(value: Any) -> list[str]:
@@ -131,7 +136,8 @@ def parse_expanded_entity(body: Any, term_map: TermMap, *, require_type: bool = 
         _parse_members(body, allow_null=False, entity_id=None, partial=False, types_parsed=True, expansion=expansion)
     )
     if expansion.error is not None:
-        raise expansion.error
+        error, expansion.error = expansion.error, None  # no cycle (error -> traceback -> frame -> expansion) left
+        raise error
     return entity
 
 

@@ -21,6 +21,7 @@ Iri: TypeAlias = str
 
 _ABSOLUTE_IRI = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*|_):\S*$")  # an IRI with a scheme, or a blank node
 _MEMO_LIMIT = 10_000
+_MEMO_KEY_MAX = 256  # characters of a term or IRI kept in a memo
 
 # Term selection order for a node object without @id (JSON-LD 1.1 IRI compaction, 4.9-4.11),
 # and for an @type value, which is compacted with no value at all.
@@ -187,6 +188,8 @@ def _select_terms(
 
 
 def _remember(memo: dict[str, str], key: str, value: str) -> None:
+    if len(key) > _MEMO_KEY_MAX:  # a client's megabyte-long name is expanded afresh, not kept
+        return
     if len(memo) >= _MEMO_LIMIT:
         memo.clear()
     memo[key] = value

@@ -99,6 +99,8 @@ class EntityWrites:
                 self.geo_cleared.append((self.tenant, entity_id))
         if not new or after is None:
             return
+        if len(new) > 1:  # one entry per distinct geometry of an attribute, as the comparison above sees them
+            new = list({(attribute, _dumps(geojson)): (attribute, geojson) for attribute, geojson in new}.values())
         for attribute, geojson in new:
             point = _point(geojson)
             box = (point[0], point[1], point[0], point[1]) if point is not None else geometry_bbox(geojson)

@@ -94,3 +94,15 @@ def _agree(body: Any, term_map: TermMap, require_type: bool) -> None:
 @example({"id": "urn:x:1", "type": "T", "p": {"value": 1, "kind": {"value": 2}}, "q": {"value": None}}, 1, True)
 def test_one_walk_gives_the_two_walks_entity_or_first_error(body: Any, term_map_index: int, require_type: bool) -> None:
     _agree(body, TERM_MAPS[term_map_index], require_type)
+
+
+def test_very_long_names_are_checked_and_expanded_but_not_kept() -> None:
+    """A client's megabyte-long attribute names must not fill the caches of valid names and expanded terms."""
+    term_map = compile_context({"ex": "http://example.org/"})
+    long_name = "a" * 100_000
+    normalize._is_valid_name.cache_clear()
+    entity = normalize.parse_expanded_entity({"id": "urn:x:1", "type": "T", long_name: 1}, term_map)
+    assert list(entity)[-1].endswith(long_name)  # expanded as any other name
+    assert normalize._is_valid_name.cache_info().currsize == 1  # "T" only
+    assert term_map.expand_term(long_name).endswith(long_name)
+    assert long_name not in term_map._expanded

@@ -312,3 +312,34 @@ def test_a_geo_query_reads_its_candidates_and_documents_in_one_snapshot(
     near = GeoQuery(Georel("near", max_distance_m=100.0), "Point", tuple(position((0, 0))), LOCATION)
     found, total = geo_store.run(geo_store.store.query_entities(tenant, selecting((PLACE,), near), limit=10, offset=0, count=True))
     assert [e[LOCATION][0]["value"] for e in found] == [here] and total == 1
+
+
+def test_index_entries_one_per_distinct_geometry_and_type_with_a_point_s_position(geo_store: GeoStore) -> None:
+    """Two instances with one geometry are one entry; a Point entry holds its position and its box is the point;
+    an entity of two types has an entry under each type."""
+    here = {"type": "Point", "coordinates": [7.8123, 51.6789, 63.5]}
+    area = {"type": "Polygon", "coordinates": rectangle((0, 0), 1, 1)}
+    entity = {
+        "id": "urn:ngsi-ld:Place:twice",
+        "type": [PLACE, PARK],
+        LOCATION: [
+            {"type": "GeoProperty", "value": here},
+            {"type": "GeoProperty", "value": here, "datasetId": "urn:ngsi-ld:Dataset:copy"},
+            {"type": "GeoProperty", "value": area, "datasetId": "urn:ngsi-ld:Dataset:area"},
+        ],
+    }
+    tenant, _ = geo_store.load((entity,))
+    conn = sqlite3.connect(geo_store.path)
+    rows = conn.execute(
+        "SELECT g.lon, g.lat, r.min_lon, r.max_lon, r.min_lat, r.max_lat, k.type FROM geo_entries AS g "
+        "JOIN geo_rtree AS r ON r.id = g.id JOIN geo_keys AS k ON k.id = g.id % ? WHERE g.tenant = ? ORDER BY k.type, g.lon",
+        (sqlite_schema.GEO_KEYS, tenant),
+    ).fetchall()
+    conn.close()
+    points = [row for row in rows if row[0] is not None]
+    assert [row[6] for row in points] == [PARK, PLACE]  # one entry per type, not per instance
+    for lon, lat, min_lon, max_lon, min_lat, max_lat, _ in points:
+        assert (lon, lat) == (7.8123, 51.6789)
+        assert min_lon <= lon <= max_lon and min_lat <= lat <= max_lat  # the R*Tree rounds its box outwards
+        assert max_lon - min_lon < 1e-4 and max_lat - min_lat < 1e-4
+    assert len(rows) == 4  # and the polygon under each type, without a position
