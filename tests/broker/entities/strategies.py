@@ -79,3 +79,18 @@ def entities(draw: st.DrawFn) -> dict[str, Any]:
     for name in draw(st.lists(names, max_size=4, unique=True)):
         entity[name] = draw(instances())
     return entity
+
+
+@st.composite
+def rich_entities(draw: st.DrawFn) -> dict[str, Any]:
+    """Entities as `entities` gives them, and also of two types, with a scope, and with attributes of two
+    instances (the default one and one with a datasetId)."""
+    entity = draw(entities())
+    types = draw(st.lists(entity_types, min_size=1, max_size=2, unique=True))
+    entity["type"] = types[0] if len(types) == 1 else types
+    if draw(st.booleans()):
+        entity["scope"] = draw(st.sampled_from(["/Hamm", ["/Hamm/Mitte", "/Hamm/Uentrop"]]))
+    for name in [name for name in entity if name not in ("id", "type", "scope")]:
+        if draw(st.integers(0, 2)) == 0:
+            entity[name] = [entity[name], {**draw(instances()), "datasetId": draw(uris)}]
+    return entity

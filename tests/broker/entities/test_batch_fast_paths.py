@@ -24,7 +24,7 @@ from broker.store import sqlite_history
 from broker.store.indexes import counter_changes, index_entries
 from broker.store.sqlite_writes import EntityWrites
 from broker.temporal.instances import STAMPS, _same_unstamped, entity_change, history_records, new_attributes
-from tests.broker.entities.strategies import entities, json_values
+from tests.broker.entities.strategies import entities, json_values, rich_entities
 
 NOW = "2026-11-26T08:00:00.000Z"
 
@@ -33,7 +33,7 @@ def _expanded(entity: dict[str, Any]) -> dict[str, Any]:
     return expand_fragment(normalize.parse_entity(entity), core_term_map())
 
 
-@given(entities(), st.booleans())
+@given(rich_entities(), st.booleans())
 def test_created_entity_is_new_entity_on_a_copy_and_leaves_its_input(entity: dict[str, Any], stamped: bool) -> None:
     expanded = _expanded(entity)
     if stamped:  # an instance that already carries stamps (a sub-attribute keeps its createdAt)
@@ -45,7 +45,7 @@ def test_created_entity_is_new_entity_on_a_copy_and_leaves_its_input(entity: dic
     assert list(created) == list(ops.new_entity(copy.deepcopy(before), NOW))  # the same member order
 
 
-@given(entities())
+@given(rich_entities())
 def test_a_create_change_run_twice_gives_the_same_entity(entity: dict[str, Any]) -> None:
     expanded = _expanded(entity)
     for change in (batch.create(expanded, NOW), batch.upsert(expanded, NOW, replace=True)):
@@ -55,7 +55,7 @@ def test_a_create_change_run_twice_gives_the_same_entity(entity: dict[str, Any])
         assert expanded == _expanded(entity)
 
 
-@given(entities())
+@given(rich_entities())
 def test_counter_changes_of_a_creation_count_every_index_entry_once(entity: dict[str, Any]) -> None:
     created = ops.new_entity(_expanded(entity), NOW)
     entries = index_entries(created)
@@ -99,7 +99,7 @@ def test_parse_entity_is_id_then_type_then_parse_fragment(body: dict[str, Any]) 
     assert _outcome(lambda: normalize.parse_entity(body)) == _outcome(composed)
 
 
-@given(entities(), st.one_of(st.none(), st.just("/Hamm/Mitte"), st.lists(st.just("/Hamm/Uentrop"), min_size=1, max_size=2)))
+@given(rich_entities(), st.one_of(st.none(), st.just("/Hamm/Mitte"), st.lists(st.just("/Hamm/Uentrop"), min_size=1, max_size=2)))
 def test_history_rows_of_a_creation_are_those_of_the_history_records(entity: dict[str, Any], scope: Any) -> None:
     created = ops.new_entity(_expanded(entity), NOW)
     if scope is not None:
@@ -149,7 +149,7 @@ def test_replace_entity_leaves_the_replacement_as_it_was(stored: dict[str, Any],
     assert entity == reference and list(entity) == list(reference)
 
 
-@given(st.lists(entities(), min_size=1, max_size=4))
+@given(st.lists(rich_entities(), min_size=1, max_size=4))
 def test_entity_writes_count_creations_as_counter_changes_does(items: list[dict[str, Any]]) -> None:
     writes = EntityWrites("t")
     expected_types: Counter[str] = Counter()
