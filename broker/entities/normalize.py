@@ -101,17 +101,7 @@ def parse_scope(value: Any) -> list[str]:
 
 def parse_entity(body: Any, *, require_type: bool = True) -> dict[str, Any]:
     """A full entity (create, or batch items later): id and type required."""
-    if not isinstance(body, dict):
-        raise BadRequestData("an entity must be a JSON object")
-    if "id" not in body:
-        raise BadRequestData("the entity has no id")
-    entity: dict[str, Any] = {"id": check_entity_id(body["id"])}
-    if "type" in body:
-        entity["type"] = parse_types(body["type"])
-    elif require_type:
-        raise BadRequestData("the entity has no type")
-    entity.update(_parse_members(body, allow_null=False, entity_id=None, partial=False, types_parsed=True))
-    return entity
+    return _parse_entity(body, require_type, None)
 
 
 def parse_expanded_entity(body: Any, term_map: TermMap, *, require_type: bool = True) -> dict[str, Any]:
@@ -123,21 +113,27 @@ def parse_expanded_entity(body: Any, term_map: TermMap, *, require_type: bool = 
     of the parse comes first when both are found, as in the two-step path.
     """
     expansion = _Expansion(term_map)
+    entity = _parse_entity(body, require_type, expansion)
+    if expansion.error is not None:
+        error, expansion.error = expansion.error, None  # no cycle (error -> traceback -> frame -> expansion) left
+        raise error
+    return entity
+
+
+def _parse_entity(body: Any, require_type: bool, expansion: _Expansion | None) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise BadRequestData("an entity must be a JSON object")
     if "id" not in body:
         raise BadRequestData("the entity has no id")
     entity: dict[str, Any] = {"id": check_entity_id(body["id"])}
     if "type" in body:
-        entity["type"] = expansion.types(parse_types(body["type"]))
+        types = parse_types(body["type"])
+        entity["type"] = expansion.types(types) if expansion is not None else types
     elif require_type:
         raise BadRequestData("the entity has no type")
     entity.update(
         _parse_members(body, allow_null=False, entity_id=None, partial=False, types_parsed=True, expansion=expansion)
     )
-    if expansion.error is not None:
-        error, expansion.error = expansion.error, None  # no cycle (error -> traceback -> frame -> expansion) left
-        raise error
     return entity
 
 
