@@ -125,14 +125,20 @@ def compile_geo(geo_query: GeoQuery, params: Params, table: str = "e") -> Fragme
     return Fragment(f"EXISTS (SELECT 1 FROM entity_geometries AS g WHERE {' AND '.join(conditions)})", True)
 
 
-def compile_geo_candidates(geo_query: GeoQuery, params: Params, tenant: str) -> str | None:
+def compile_geo_candidates(
+    geo_query: GeoQuery, params: Params, tenant: str, of_types: list[str] | None = None
+) -> str | None:
     """The ids of the entities that match geoQ, as a SELECT over `entity_geometries` through its GiST
     index (`tenant`: the SQL of the tenant, e.g. "$1::text"); None for minDistance and disjoint, which
     no bounding box narrows. A query can then look its few candidates up by primary key instead of
-    probing the geometries once per entity of the tenant."""
+    probing the geometries once per entity of the tenant. `of_types`: only rows of entities of one of
+    these types (the types are on each geometry row), dropped before the exact relation is computed."""
     if query_bbox(geo_query) is None:
         return None
-    conditions = [f"g.tenant = {tenant}", *_geo_conditions(geo_query, params)]
+    conditions = [f"g.tenant = {tenant}"]
+    if of_types is not None:
+        conditions.append(f"g.types && {params.add(of_types, 'text[]')}")
+    conditions.extend(_geo_conditions(geo_query, params))
     return f"SELECT DISTINCT g.entity_id FROM entity_geometries AS g WHERE {' AND '.join(conditions)}"
 
 

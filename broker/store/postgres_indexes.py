@@ -90,21 +90,23 @@ def _geometries(entity: ExpandedEntity | None) -> list[tuple[str, str, str]]:
 
 
 async def write_geometries(conn: Any, tenant: str, writes: list[Write]) -> None:
-    """Rewrite the geometry rows of the entities whose GeoProperties changed, and only those."""
+    """Rewrite the geometry rows of the entities whose GeoProperties or types changed, and only those."""
     changed: list[str] = []
-    rows: list[tuple[str, str, str, str]] = []
+    rows: list[tuple[str, str, str, str, str]] = []
     for before, after in writes:
         old, new = _geometries(before), _geometries(after)
-        if old == new:
+        types = orjson.dumps(after.get("type", [])).decode() if after is not None and new else "[]"
+        same_types = before is not None and after is not None and before.get("type") == after.get("type")
+        if old == new and (not new or same_types):
             continue
         entity_id = entity_id_of(before, after)
         if old:
             changed.append(entity_id)
-        rows.extend((entity_id, *entry) for entry in new)
+        rows.extend((entity_id, *entry, types) for entry in new)
     if changed:
         await conn.execute(sql.DELETE_GEOMETRIES, tenant, sorted(changed))
     if rows:
-        await conn.execute(sql.INSERT_GEOMETRIES, tenant, *_columns(sorted(rows), 4))
+        await conn.execute(sql.INSERT_GEOMETRIES, tenant, *_columns(sorted(rows), 5))
 
 
 __all__ = ["Write", "entity_id_of", "write_counters", "write_geometries"]

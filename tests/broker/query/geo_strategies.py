@@ -14,11 +14,15 @@ from typing import Any
 from hypothesis import strategies as st
 
 from broker.query import GeoQuery, Georel
+from broker.query.ast import TypeName, TypeOr
+from broker.store.base import EntityQuery, EntitySelector
 from broker.query.geoq import _shape, distance_m, query_shape
 
 LOCATION = "https://uri.etsi.org/ngsi-ld/location"
 SPACE = "https://uri.etsi.org/ngsi-ld/observationSpace"
 PLACE = "https://uri.etsi.org/ngsi-ld/default-context/Place"
+PARK = "https://uri.etsi.org/ngsi-ld/default-context/Park"
+SHOP = "https://uri.etsi.org/ngsi-ld/default-context/Shop"
 STEP = 0.002
 KNIFE_EDGE_M = 1e-3
 
@@ -122,3 +126,17 @@ def away_from_knife_edges(query: GeoQuery, entities: tuple[dict[str, Any], ...])
             if target is not None and target.is_valid and abs(distance_m(reference, target) - metres) < KNIFE_EDGE_M:
                 return False
     return True
+
+
+# Entities of one or two types, queries naming none, one or two of them.
+typed_entities = st.tuples(geo_entities(), st.lists(st.sampled_from([[PLACE], [PARK], [PLACE, PARK], [SHOP, PLACE]]), min_size=8, max_size=8)).map(
+    lambda drawn: tuple({**entity, "type": types} for entity, types in zip(*drawn))
+)
+type_selections = st.sampled_from([None, (PLACE,), (PARK,), (SHOP,), (PARK, SHOP)])
+
+
+def selecting(names: tuple[str, ...] | None, query: GeoQuery) -> EntityQuery:
+    if names is None:
+        return EntityQuery(geo=query)
+    types: Any = TypeName(names[0]) if len(names) == 1 else TypeOr(tuple(TypeName(name) for name in names))
+    return EntityQuery(selectors=(EntitySelector(types=types),), geo=query)

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 
@@ -26,6 +27,7 @@ from broker.store.postgres_indexes import write_counters, write_geometries
 from broker.store.postgres_query import plan_query
 from tests.broker.query.geo_strategies import (
     LOCATION,
+    PARK,
     PLACE,
     STEP,
     away_from_knife_edges,
@@ -33,6 +35,9 @@ from tests.broker.query.geo_strategies import (
     geo_queries,
     position,
     rectangle,
+    selecting,
+    type_selections,
+    typed_entities,
 )
 from tests.broker.query.test_agreement_postgres import INSERT, NOW, Harness
 
@@ -154,3 +159,37 @@ def test_every_georel_is_decided_in_sql_with_no_python_recheck(georel: Georel, g
     plan = plan_query("", EntityQuery(geo=GeoQuery(georel, geometry, coordinates)))
     assert plan.check is None
     assert "entity_geometries" in plan.where + plan.source  # in the WHERE clause, or the candidates of FROM
+
+
+@given(typed_entities, geo_queries, type_selections)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+def test_postgres_geoq_with_entity_types_selects_as_matches_geo(
+    geo_harness: GeoHarness, entities: tuple[dict[str, Any], ...], query: GeoQuery, names: tuple[str, ...] | None
+) -> None:
+    """The types on the geometry rows (migration 4) select as the entity's own types do."""
+    assume(away_from_knife_edges(query, entities))
+    tenant, stored = geo_harness.load_geo(entities)
+    expected = {
+        entity["id"] for entity in stored if matches_geo(query, entity) and (names is None or set(names) & set(entity["type"]))
+    }
+    assert geo_harness.ids(tenant, selecting(names, query)) == expected
+
+
+def test_a_change_of_type_rewrites_the_geometry_rows(geo_harness: GeoHarness) -> None:
+    """The same geometry under another type: the rows follow the entity (write_geometries compares types)."""
+    point = {"type": "Point", "coordinates": position((2, 2))}
+    place = {"id": "urn:ngsi-ld:Place:moving", "type": [PLACE], LOCATION: [{"type": "GeoProperty", "value": point}]}
+    tenant, _ = geo_harness.load_geo((place,))
+    park = {**place, "type": [PARK]}
+
+    async def retype() -> None:
+        await geo_harness.conn.execute(
+            "UPDATE entities SET types = $3, doc = jsonb_set(doc, '{type}', $4::jsonb) WHERE tenant = $1 AND id = $2",
+            tenant, place["id"], [PARK], orjson.dumps([PARK]).decode(),
+        )
+        await write_geometries(geo_harness.conn, tenant, [(place, park)])
+
+    geo_harness.run(retype())
+    near = GeoQuery(Georel("near", max_distance_m=100.0), "Point", tuple(position((2, 2))), LOCATION)
+    assert geo_harness.ids(tenant, selecting((PLACE,), near)) == set()
+    assert geo_harness.ids(tenant, selecting((PARK,), near)) == {place["id"]}

@@ -5,6 +5,7 @@ GeoProperties, row locks across processes, and recovery from a database restart.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -12,8 +13,12 @@ import asyncpg  # type: ignore[import-untyped]
 import pytest
 
 from broker.errors import BadRequestData, InternalError, ServiceUnavailable
+from broker.query import GeoQuery, Georel
+from broker.query.ast import TypeName
 from broker.settings import Settings
 from broker.store import PostgresStore, open_store
+from broker.store import postgres_schema
+from broker.store.base import EntityQuery, EntitySelector
 from broker.store.postgres import MIGRATIONS
 from tests.postgres_service import database_dsn, ensure_postgres_running, pg_ctlcluster, postgres_answers
 
@@ -272,3 +277,41 @@ async def test_the_store_recovers_from_a_database_restart_by_itself(store: Postg
     assert await store.retrieve_entity("", "urn:x:1") == entity("urn:x:1", speed=2)
     await store.modify_entity("", "urn:x:1", faster)
     assert await store.retrieve_entity("", "urn:x:1") == entity("urn:x:1", speed=3)
+
+
+async def test_geometry_rows_of_an_older_schema_get_their_entity_s_types(
+    fresh_database: Callable[[], Awaitable[str]],
+) -> None:
+    """Migration 4 copies each entity's types onto its geometry rows, which geo-queries for a type filter on."""
+    dsn = await fresh_database()
+    conn = await asyncpg.connect(dsn)
+    place, park = "https://uri.etsi.org/ngsi-ld/default-context/Place", "https://uri.etsi.org/ngsi-ld/default-context/Park"
+    location = "https://uri.etsi.org/ngsi-ld/location"
+    doc = {
+        "id": "urn:ngsi-ld:Place:old",
+        "type": [place, park],
+        "createdAt": "2026-01-01T00:00:00.000Z",
+        "modifiedAt": "2026-01-01T00:00:00.000Z",
+        location: [{"type": "GeoProperty", "value": {"type": "Point", "coordinates": [7.8, 51.66]}}],
+    }
+    try:
+        await conn.execute(postgres_schema.CREATE_MIGRATIONS_TABLE)
+        for number, script in enumerate(postgres_schema.MIGRATIONS[:3], start=1):
+            await conn.execute(script)
+            await conn.execute(postgres_schema.RECORD_MIGRATION, number)
+        await conn.execute(
+            "INSERT INTO entities (tenant, id, types, scope, created_at, modified_at, doc) "
+            "VALUES ('', $1, $2, NULL, now(), now(), $3::jsonb)",
+            doc["id"], doc["type"], json.dumps(doc),
+        )
+        await conn.execute(
+            "INSERT INTO entity_geometries (tenant, entity_id, attribute, geom) VALUES ('', $1, $2, ST_SetSRID(ST_MakePoint(7.8, 51.66), 4326))",
+            doc["id"], location,
+        )
+    finally:
+        await conn.close()
+    near = GeoQuery(Georel("near", max_distance_m=100.0), "Point", (7.8, 51.66), location)
+    async with PostgresStore(dsn, pool_size=1) as store:
+        for types in (TypeName(park), TypeName(place)):
+            found, _ = await store.query_entities("", EntityQuery(selectors=(EntitySelector(types=types),), geo=near), limit=5, offset=0, count=False)
+            assert [entity["id"] for entity in found] == [doc["id"]]

@@ -23,26 +23,27 @@ from hypothesis import strategies as st
 
 from broker.entities import batch
 from broker.query import GeoQuery, Georel, matches_geo
-from broker.query.ast import TypeName, TypeOr
 from broker.query.geoq import geometry_matches, points_match
 from broker.store import sqlite_geo, sqlite_schema
 from broker.store.base import EntityQuery, EntitySelector
 from broker.store.sqlite import SqliteStore
 from tests.broker.query.geo_strategies import (
     LOCATION,
+    PARK,
     PLACE,
+    SHOP,
     SPACE,
     cells,
-    geo_entities,
     geo_attributes,
     geo_queries,
     position,
     rectangle,
+    selecting,
+    type_selections,
+    typed_entities,
 )
 
 R = TypeVar("R")
-PARK = "https://uri.etsi.org/ngsi-ld/default-context/Park"
-SHOP = "https://uri.etsi.org/ngsi-ld/default-context/Shop"
 NOW = "2026-11-26T08:00:00.000Z"
 
 
@@ -93,19 +94,6 @@ def geo_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GeoStore]:
         yield made
     finally:
         made.close()
-
-
-typed_entities = st.tuples(geo_entities(), st.lists(st.sampled_from([[PLACE], [PARK], [PLACE, PARK], [SHOP, PLACE]]), min_size=8, max_size=8)).map(
-    lambda drawn: tuple({**entity, "type": types} for entity, types in zip(*drawn))
-)
-type_selections = st.sampled_from([None, (PLACE,), (PARK,), (SHOP,), (PARK, SHOP)])
-
-
-def selecting(names: tuple[str, ...] | None, query: GeoQuery) -> EntityQuery:
-    if names is None:
-        return EntityQuery(geo=query)
-    types: Any = TypeName(names[0]) if len(names) == 1 else TypeOr(tuple(TypeName(name) for name in names))
-    return EntityQuery(selectors=(EntitySelector(types=types),), geo=query)
 
 
 @given(typed_entities, geo_queries, type_selections)
