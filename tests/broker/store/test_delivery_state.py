@@ -12,10 +12,10 @@ from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
 
-from broker.store import postgres_schema, sqlite_schema
 from broker.store.base import DeliveryDelta, Store
 from broker.store.postgres import PostgresStore
 from broker.store.sqlite import SqliteStore
+from tests.broker.store.old_schemas import postgres_at_version, sqlite_at_version
 from tests.broker.store.test_contract import reopen, store
 
 __all__ = ["reopen", "store"]
@@ -90,11 +90,7 @@ MOVED_STATE = {key: value for key, value in OLD_STATE.items() if key != "id"}
 async def test_sqlite_delivery_state_kept_as_documents_moves_into_its_table(tmp_path: Path) -> None:
     path = tmp_path / "version-4.db"
     conn = sqlite3.connect(path)
-    for script in sqlite_schema.MIGRATIONS[:4]:  # the schema before delivery state had its table
-        for statement in script.split(";"):
-            if statement.strip():
-                conn.execute(statement)
-    conn.execute("PRAGMA user_version = 4")
+    sqlite_at_version(conn, 4)  # the schema before delivery state had its table
     conn.execute("INSERT INTO documents VALUES ('subscriptionStatus', '', 'urn:s:old', ?)", (json.dumps(OLD_STATE),))
     conn.commit()
     conn.close()
@@ -109,10 +105,7 @@ async def test_postgres_delivery_state_kept_as_documents_moves_into_its_table(
     dsn = await fresh_database()
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute(postgres_schema.CREATE_MIGRATIONS_TABLE)
-        for number, script in enumerate(postgres_schema.MIGRATIONS[:2], start=1):
-            await conn.execute(script)
-            await conn.execute(postgres_schema.RECORD_MIGRATION, number)
+        await postgres_at_version(conn, 2)  # the schema before delivery state had its table
         await conn.execute(
             "INSERT INTO documents VALUES ('subscriptionStatus', '', 'urn:s:old', $1::jsonb)", json.dumps(OLD_STATE)
         )

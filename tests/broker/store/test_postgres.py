@@ -17,9 +17,9 @@ from broker.query import GeoQuery, Georel
 from broker.query.ast import TypeName
 from broker.settings import Settings
 from broker.store import PostgresStore, open_store
-from broker.store import postgres_schema
 from broker.store.base import EntityQuery, EntitySelector
 from broker.store.postgres import MIGRATIONS
+from tests.broker.store.old_schemas import postgres_at_version
 from tests.postgres_service import database_dsn, ensure_postgres_running, pg_ctlcluster, postgres_answers
 
 T = "https://example.org/Thing"
@@ -295,10 +295,7 @@ async def test_geometry_rows_of_an_older_schema_get_their_entity_s_types(
         location: [{"type": "GeoProperty", "value": {"type": "Point", "coordinates": [7.8, 51.66]}}],
     }
     try:
-        await conn.execute(postgres_schema.CREATE_MIGRATIONS_TABLE)
-        for number, script in enumerate(postgres_schema.MIGRATIONS[:3], start=1):
-            await conn.execute(script)
-            await conn.execute(postgres_schema.RECORD_MIGRATION, number)
+        await postgres_at_version(conn, 3)
         await conn.execute(
             "INSERT INTO entities (tenant, id, types, scope, created_at, modified_at, doc) "
             "VALUES ('', $1, $2, NULL, now(), now(), $3::jsonb)",

@@ -42,6 +42,7 @@ from tests.broker.query.geo_strategies import (
     type_selections,
     typed_entities,
 )
+from tests.broker.store.old_schemas import sqlite_at_version
 
 R = TypeVar("R")
 NOW = "2026-11-26T08:00:00.000Z"
@@ -162,11 +163,7 @@ async def test_a_database_of_the_old_index_gets_the_new_one_filled(tmp_path: Pat
     """A database from before migration 6 (one R*Tree without type keys) is re-indexed on opening."""
     path = tmp_path / "version-5.db"
     conn = sqlite3.connect(path)
-    for script in sqlite_schema.MIGRATIONS[:5]:
-        for statement in script.split(";"):
-            if statement.strip():
-                conn.execute(statement)
-    conn.execute("PRAGMA user_version = 5")
+    sqlite_at_version(conn, 5)
     for n, cell in enumerate([(0, 0), (1, 1), (5, 5)]):
         doc = {
             "id": f"urn:ngsi-ld:Place:{n}",
