@@ -95,10 +95,10 @@ async def write_geometries(conn: Any, tenant: str, writes: list[Write]) -> None:
     rows: list[tuple[str, str, str, str, str]] = []
     for before, after in writes:
         old, new = _geometries(before), _geometries(after)
-        types = orjson.dumps(after.get("type", [])).decode() if after is not None and new else "[]"
         same_types = before is not None and after is not None and before.get("type") == after.get("type")
         if old == new and (not new or same_types):
             continue
+        types = orjson.dumps(after.get("type", [])).decode() if after is not None and new else "[]"
         entity_id = entity_id_of(before, after)
         if old:
             changed.append(entity_id)
