@@ -31,7 +31,7 @@ from broker.errors import AlreadyExists, InternalError, NgsiLdError, ResourceNot
 from broker.store import sqlite_delivery, sqlite_geo, sqlite_history
 from broker.store import sqlite_schema as sql
 from broker.store.sqlite_writes import EntityWrites
-from broker.query import compile_q, compile_scope, compile_types, plain_type_names, query_bbox, register_functions
+from broker.query import compile_q, compile_scope, compile_types, plain_type_names, register_functions
 from broker.query.sql_sqlite import json_path
 from broker.store.base import (
     AttributeCount,
@@ -57,7 +57,7 @@ from broker.temporal.model import (
 T = TypeVar("T")
 MIGRATIONS = sql.MIGRATIONS
 _READER_THREADS = 2
-_GEO_INDEX_VERSION = 6  # the migration that last (re)made the spatial index, which the store then fills
+_GEO_INDEX_VERSION = 7  # the migration that last (re)made the spatial index, which the store then fills
 _IN_CHUNK = 500
 
 
@@ -478,8 +478,12 @@ class SqliteStore:
                 return [orjson.loads(row[0]) for row in rows], total
             if not query.order_by:
                 return _geo_page_in_id_order(conn, tenant, query, limit=limit, offset=offset, count=count)
-            # The R*Tree gave candidates by bounding box; the exact predicate decides here.
-            cursor = conn.execute(f"SELECT doc FROM entities WHERE {condition} ORDER BY {order}", (*params, *order_params))
+            # The spatial index gives the candidates; the exact predicate decides here.
+            ids, _ = sqlite_geo.candidates(conn, tenant, query.geo, None)
+            cursor = conn.execute(
+                f"SELECT doc FROM entities WHERE {condition} AND id IN (SELECT value FROM json_each(?)) ORDER BY {order}",
+                (*params, orjson.dumps(ids).decode(), *order_params),
+            )
             return sqlite_geo.geo_page(((doc, False) for (doc,) in cursor), query.geo, limit=limit, offset=offset, count=count)
 
         return await self._on_reader(run)
@@ -812,14 +816,6 @@ def _compile_query(
         _add(where, params, compile_q(query.q))
     if query.scope is not None:
         _add(where, params, compile_scope(query.scope))
-    if query.geo is not None:
-        box = query_bbox(query.geo)
-        if box is None:
-            where.append(sql.GEO_CANDIDATES_ANY)
-            params.extend([tenant, query.geo.geoproperty])
-        else:
-            where.append(sql.GEO_CANDIDATES_IN_BOX)
-            params.extend([tenant, query.geo.geoproperty, box[2], box[0], box[3], box[1]])
     return where, params
 
 

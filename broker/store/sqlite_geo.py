@@ -1,13 +1,14 @@
 # SPDX-License-Identifier: EUPL-1.2
 """Geo-queries on the SQLite store: candidates from the spatial index, the exact relation, a page in id order.
 
-The index (migration 6 of broker.store.sqlite_schema) has one entry per GeoProperty instance and entity
-type: an R*Tree box, and beside it the entity id and, for a Point, its position; the entry's id holds
-the key of its (tenant, GeoProperty, type), so that a query naming plain entity types keeps the boxes of
-those keys only, by id, before reading any entry. Points are then decided from their positions, many at once
-(broker.query.geoq.points_match: the same arithmetic as the Python predicate); an entity with another
-geometry, or a relation that shortcut does not cover, is decided on its document by
-broker.query.matches_geo. Documents are read only for the entities that may be on the page, in id order,
+The index (migrations 6 and 7 of broker.store.sqlite_schema) has one entry per GeoProperty instance and
+entity type, with the entity id and the key of its (tenant, GeoProperty, type). A Point is found by its
+Z-order cell (broker.store.zorder) in the B-tree (key, cell, position, entity id), which answers from the
+index alone; another geometry by its box in the R*Tree, whose ids hold the key, so that a query naming
+plain entity types keeps those keys' boxes only, by id, before reading any entry. Points are then decided
+from their positions, many at once (broker.query.geoq.points_match: the same arithmetic as the Python
+predicate); an entity with another geometry, or a relation that shortcut does not cover, is decided on
+its document by broker.query.matches_geo. Documents are read only for the entities that may be on the page, in id order,
 filtered in SQL by the rest of the query.
 """
 
@@ -25,6 +26,7 @@ from broker.query import GeoQuery, matches_geo, query_bbox
 from broker.query.geoq import points_match
 from broker.store import sqlite_schema as sql
 from broker.store.base import ExpandedEntity
+from broker.store.zorder import cell_ranges
 
 _FIRST_CHUNK_MIN = 16  # documents read in the first round, at least (a page of 20 usually needs 20)
 _CHUNK_MAX = 500  # ids in one IN (...) list
@@ -35,26 +37,28 @@ def candidates(
 ) -> tuple[list[str], set[str]]:
     """The ids, in id order, of the entities that may match `geo` (and be of one of `type_names`, when given),
     and those of them known to match already (a Point instance in the relation)."""
-    box = query_bbox(geo)
-    entries: list[tuple[str, float | None, float | None]] = []
     if type_names is not None:
-        keys = [key for (key,) in conn.execute(
-            sql.SELECT_GEO_KEYS.format(marks=",".join("?" * len(type_names))), (tenant, geo.geoproperty, *type_names)
-        )]
-        if not keys:
-            return [], set()
-        marks = ",".join("?" * len(keys))
-        if box is not None:
-            statement = sql.GEO_ENTRIES_IN_BOX_OF_KEYS.format(keys=sql.GEO_KEYS, marks=marks)
-            entries = conn.execute(statement, (box[2], box[0], box[3], box[1], *keys)).fetchall()
-        else:
-            statement = sql.GEO_ENTRIES_OF_KEYS.format(keys=sql.GEO_KEYS, marks=marks)
-            entries = conn.execute(statement, (tenant, geo.geoproperty, *keys)).fetchall()
-    elif box is not None:
-        entries = conn.execute(sql.GEO_ENTRIES_IN_BOX, (tenant, geo.geoproperty, box[2], box[0], box[3], box[1])).fetchall()
+        statement = sql.SELECT_GEO_KEYS.format(marks=",".join("?" * len(type_names)))
+        keys = [key for (key,) in conn.execute(statement, (tenant, geo.geoproperty, *type_names))]
     else:
-        entries = conn.execute(sql.GEO_ENTRIES_ANY, (tenant, geo.geoproperty)).fetchall()
-    return decide(geo, entries)
+        keys = [key for (key,) in conn.execute(sql.SELECT_ALL_GEO_KEYS, (tenant, geo.geoproperty))]
+    if not keys:
+        return [], set()
+    return decide(geo, entries_of(conn, keys, query_bbox(geo)))
+
+
+def entries_of(
+    conn: sqlite3.Connection, keys: list[int], box: tuple[float, float, float, float] | None
+) -> list[tuple[str, float | None, float | None]]:
+    """The index entries of `keys` (entity id, a Point's position or None) that may meet `box` (None: all)."""
+    marks = ",".join("?" * len(keys))
+    if box is None:
+        return conn.execute(sql.GEO_ENTRIES_OF_KEYS.format(marks=marks), keys).fetchall()
+    ranges = orjson.dumps([(key, first, last) for first, last in cell_ranges(box) for key in keys]).decode()
+    entries = conn.execute(sql.GEO_POINTS_IN_CELLS, (ranges, box[0], box[2], box[1], box[3])).fetchall()
+    statement = sql.GEO_SHAPES_IN_BOX_OF_KEYS.format(keys=sql.GEO_KEYS, marks=marks)
+    entries.extend(conn.execute(statement, (box[2], box[0], box[3], box[1], *keys)))
+    return entries
 
 
 def decide(geo: GeoQuery, entries: list[tuple[str, float | None, float | None]]) -> tuple[list[str], set[str]]:
@@ -126,4 +130,4 @@ def geo_page(
     return page, matched if count else None
 
 
-__all__ = ["candidates", "decide", "page_in_id_order", "geo_page"]
+__all__ = ["candidates", "decide", "entries_of", "page_in_id_order", "geo_page"]

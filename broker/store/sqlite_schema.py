@@ -78,6 +78,23 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX geo_entries_by_attribute ON geo_entries (tenant, attribute);
     CREATE VIRTUAL TABLE geo_rtree USING rtree (id, min_lon, max_lon, min_lat, max_lat);
     """,
+    # 7: Points leave the R*Tree for a B-tree on (key, Z-order cell) (broker.store.zorder): an R*Tree
+    # insert rewrote several node blobs and was the costliest statement of a creation. The entry keeps
+    # its key (tenant, GeoProperty, type) as a column too, for that index; the R*Tree keeps the boxes
+    # of the other geometries. The store fills the index again after this migration.
+    """
+    DROP TABLE geo_rtree;
+    DROP TABLE geo_entries;
+    CREATE TABLE geo_entries (
+        id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, entity_id TEXT NOT NULL, attribute TEXT NOT NULL,
+        key INTEGER NOT NULL,  -- geo_keys.id, also id % GEO_KEYS
+        cell INTEGER,          -- a Point's Z-order cell, NULL for other geometries (those are in geo_rtree)
+        lon REAL, lat REAL     -- a Point's position
+    );
+    CREATE INDEX geo_entries_by_entity ON geo_entries (tenant, entity_id);
+    CREATE INDEX geo_entries_by_cell ON geo_entries (key, cell, lon, lat, entity_id);
+    CREATE VIRTUAL TABLE geo_rtree USING rtree (id, min_lon, max_lon, min_lat, max_lat);
+    """,
 )
 
 SELECT_DOC = "SELECT doc FROM entities WHERE tenant = ? AND id = ?"
@@ -133,33 +150,31 @@ INSERT_DOCUMENT = "INSERT INTO documents (kind, tenant, id, doc) VALUES (?, ?, ?
 REPLACE_DOCUMENT = "UPDATE documents SET doc = ? WHERE kind = ? AND tenant = ? AND id = ?"
 DELETE_DOCUMENT = "DELETE FROM documents WHERE kind = ? AND tenant = ? AND id = ?"
 
-DELETE_GEO_RTREE = "DELETE FROM geo_rtree WHERE id IN (SELECT id FROM geo_entries WHERE tenant = ? AND entity_id = ?)"
+DELETE_GEO_RTREE = (
+    "DELETE FROM geo_rtree WHERE id IN (SELECT id FROM geo_entries WHERE tenant = ? AND entity_id = ? AND cell IS NULL)"
+)
 DELETE_GEO_ENTRIES = "DELETE FROM geo_entries WHERE tenant = ? AND entity_id = ?"
-INSERT_GEO_ENTRY_WITH_ID = "INSERT INTO geo_entries (id, tenant, entity_id, attribute, lon, lat) VALUES (?, ?, ?, ?, ?, ?)"
+INSERT_GEO_ENTRY = (
+    "INSERT INTO geo_entries (id, tenant, entity_id, attribute, key, cell, lon, lat) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
 INSERT_GEO_RTREE = "INSERT INTO geo_rtree (id, min_lon, max_lon, min_lat, max_lat) VALUES (?, ?, ?, ?, ?)"
 GEO_KEYS = 1 << 24  # keys of (tenant, GeoProperty, type) per database, at most; entry id % GEO_KEYS = key
 INSERT_GEO_KEY = "INSERT OR IGNORE INTO geo_keys (tenant, attribute, type) VALUES (?, ?, ?)"
 SELECT_GEO_KEY = "SELECT id FROM geo_keys WHERE tenant = ? AND attribute = ? AND type = ?"
 SELECT_GEO_KEYS = "SELECT id FROM geo_keys WHERE tenant = ? AND attribute = ? AND type IN ({marks})"
+SELECT_ALL_GEO_KEYS = "SELECT id FROM geo_keys WHERE tenant = ? AND attribute = ?"
 SELECT_LAST_GEO_ENTRY = "SELECT COALESCE(MAX(id), 0) FROM geo_entries"
-# CROSS JOIN keeps the R*Tree as the outer loop: the box search drives, the entries are looked up.
-GEO_CANDIDATES_IN_BOX = (
-    "id IN (SELECT g.entity_id FROM geo_rtree AS r CROSS JOIN geo_entries AS g ON g.id = r.id "
-    "WHERE g.tenant = ? AND g.attribute = ? AND r.min_lon <= ? AND r.max_lon >= ? AND r.min_lat <= ? AND r.max_lat >= ?)"
+# The entries (entity id, a Point's longitude and latitude) a geo-query's candidates come from, of some
+# keys: Points in cell ranges (given as a JSON array of [key, first cell, last cell]) and in the box;
+# other geometries whose R*Tree box meets the box (CROSS JOIN: the box search drives); or all of them.
+GEO_POINTS_IN_CELLS = (
+    "SELECT g.entity_id, g.lon, g.lat FROM json_each(?) AS r CROSS JOIN geo_entries AS g INDEXED BY geo_entries_by_cell "
+    "ON g.key = r.value ->> 0 AND g.cell BETWEEN r.value ->> 1 AND r.value ->> 2 "
+    "WHERE g.lon BETWEEN ? AND ? AND g.lat BETWEEN ? AND ?"
 )
-# The entries (entity id, a Point's longitude and latitude) a geo-query's candidates come from: in a box
-# (R*Tree) or anywhere, of some keys (entity types) or of the GeoProperty.
-GEO_ENTRIES_IN_BOX_OF_KEYS = (
+GEO_SHAPES_IN_BOX_OF_KEYS = (
     "SELECT g.entity_id, g.lon, g.lat FROM geo_rtree AS r CROSS JOIN geo_entries AS g ON g.id = r.id "
     "WHERE r.min_lon <= ? AND r.max_lon >= ? AND r.min_lat <= ? AND r.max_lat >= ? AND r.id % {keys} IN ({marks})"
 )
-GEO_ENTRIES_IN_BOX = (
-    "SELECT g.entity_id, g.lon, g.lat FROM geo_rtree AS r CROSS JOIN geo_entries AS g ON g.id = r.id "
-    "WHERE g.tenant = ? AND g.attribute = ? AND r.min_lon <= ? AND r.max_lon >= ? AND r.min_lat <= ? AND r.max_lat >= ?"
-)
-GEO_ENTRIES_OF_KEYS = (
-    "SELECT g.entity_id, g.lon, g.lat FROM geo_entries AS g WHERE g.tenant = ? AND g.attribute = ? AND g.id % {keys} IN ({marks})"
-)
-GEO_ENTRIES_ANY = "SELECT g.entity_id, g.lon, g.lat FROM geo_entries AS g WHERE g.tenant = ? AND g.attribute = ?"
-GEO_CANDIDATES_ANY = "id IN (SELECT entity_id FROM geo_entries WHERE tenant = ? AND attribute = ?)"
+GEO_ENTRIES_OF_KEYS = "SELECT entity_id, lon, lat FROM geo_entries INDEXED BY geo_entries_by_cell WHERE key IN ({marks})"
 IDS_OF_TYPES = "id IN (SELECT id FROM entity_types WHERE tenant = ? AND type IN ({marks}))"

@@ -3,7 +3,7 @@
 
 An entity write touches the entity row, the tenant's entity count, the type index (entity_types), the
 discovery counters (type_counts, type_attribute_counts, attribute_counts) and the spatial index
-(geo_entries + geo_rtree, keyed by geo_keys). `EntityWrites` gathers those changes for any number of entities, sums the
+(geo_entries, keyed by geo_keys, by Z-order cell for Points and in geo_rtree for other geometries). `EntityWrites` gathers those changes for any number of entities, sums the
 counter deltas, and `flush` writes them with one executemany per statement: a batch of 1,000 entities
 costs a dozen statements instead of twenty per entity. The caller holds the write transaction.
 """
@@ -22,6 +22,7 @@ from broker.query import geometry_bbox
 from broker.store import sqlite_schema as sql
 from broker.store.base import ExpandedEntity
 from broker.store.indexes import CORE_MEMBERS, counter_changes
+from broker.store.zorder import cell_of
 
 
 class EntityWrites:
@@ -133,16 +134,19 @@ class EntityWrites:
                 for n, (_, attribute, entity_type, _, _) in enumerate(self.geo_boxes)
             ]
             conn.executemany(
-                sql.INSERT_GEO_ENTRY_WITH_ID,
+                sql.INSERT_GEO_ENTRY,
                 [
-                    (row_id, tenant, entity_id, attribute, *(point or (None, None)))
+                    (row_id, tenant, entity_id, attribute, row_id % sql.GEO_KEYS, *_cell_and_position(point))
                     for row_id, (entity_id, attribute, _, _, point) in zip(ids, self.geo_boxes)
                 ],
             )
-            conn.executemany(
-                sql.INSERT_GEO_RTREE,
-                [(row_id, box[0], box[2], box[1], box[3]) for row_id, (_, _, _, box, _) in zip(ids, self.geo_boxes)],
-            )
+            shapes = [
+                (row_id, box[0], box[2], box[1], box[3])
+                for row_id, (_, _, _, box, point) in zip(ids, self.geo_boxes)
+                if point is None
+            ]
+            if shapes:  # Points are found by their cell (broker.store.zorder), other geometries by box
+                conn.executemany(sql.INSERT_GEO_RTREE, shapes)
         if self.members_removed:
             conn.executemany(sql.DELETE_ENTITY_TYPE, self.members_removed)
         if self.members_added:
@@ -195,6 +199,12 @@ def _geo_keys(conn: sqlite3.Connection, tenant: str, pairs: set[tuple[str, str]]
             raise InternalError(f"the spatial index holds {sql.GEO_KEYS} (tenant, GeoProperty, type) keys, its most")
         keys[attribute, entity_type] = key
     return keys
+
+
+def _cell_and_position(point: tuple[float, float] | None) -> tuple[int | None, float | None, float | None]:
+    if point is None:
+        return (None, None, None)
+    return (cell_of(*point), *point)
 
 
 def _point(geojson: Any) -> tuple[float, float] | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from dataclasses import replace
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,10 +23,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from broker.entities import batch
-from broker.query import GeoQuery, Georel, matches_geo
+from broker.query import GeoQuery, Georel, geometry_bbox, matches_geo
 from broker.query.geoq import geometry_matches, points_match
-from broker.store import sqlite_geo, sqlite_schema
-from broker.store.base import EntityQuery, EntitySelector
+from broker.store import sqlite_geo, sqlite_schema, zorder
+from broker.store.base import EntityQuery, EntitySelector, OrderKey
 from broker.store.sqlite import SqliteStore
 from tests.broker.query.geo_strategies import (
     LOCATION,
@@ -115,6 +116,9 @@ def test_sqlite_answers_geoq_exactly_as_matches_geo(
         if matches_geo(query, entity) and (names is None or set(names) & set(entity["type"]))
     ]
     assert geo_store.ids(tenant, selecting(names, query)) == expected
+    # With orderBy the page is not read in id order: the candidates filter the ordered documents.
+    descending = replace(selecting(names, query), order_by=(OrderKey(None, "id", descending=True),))
+    assert geo_store.ids(tenant, descending) == expected[::-1]
     some = ("urn:ngsi-ld:Place:0", "urn:ngsi-ld:Place:2")  # with another condition of the WHERE clause
     with_ids = EntityQuery(selectors=(EntitySelector(ids=some),), geo=query)
     assert geo_store.ids(tenant, with_ids) == [
@@ -159,11 +163,13 @@ def test_a_change_of_type_moves_the_entity_in_the_index(geo_store: GeoStore) -> 
     assert geo_store.ids(tenant, EntityQuery(geo=near)) == []
 
 
-async def test_a_database_of_the_old_index_gets_the_new_one_filled(tmp_path: Path) -> None:
-    """A database from before migration 6 (one R*Tree without type keys) is re-indexed on opening."""
-    path = tmp_path / "version-5.db"
+@pytest.mark.parametrize("version", [5, 6])
+async def test_a_database_of_the_old_index_gets_the_new_one_filled(tmp_path: Path, version: int) -> None:
+    """A database from before migration 6 (one R*Tree without type keys) or 7 (Points in the R*Tree) is
+    re-indexed on opening."""
+    path = tmp_path / f"version-{version}.db"
     conn = sqlite3.connect(path)
-    sqlite_at_version(conn, 5)
+    sqlite_at_version(conn, version)
     for n, cell in enumerate([(0, 0), (1, 1), (5, 5)]):
         doc = {
             "id": f"urn:ngsi-ld:Place:{n}",
@@ -299,6 +305,11 @@ def test_a_geo_query_reads_its_candidates_and_documents_in_one_snapshot(
     assert [e[LOCATION][0]["value"] for e in found] == [here] and total == 1
 
 
+def rtree_order(box: Any) -> tuple[float, float, float, float]:
+    min_lon, min_lat, max_lon, max_lat = box
+    return (min_lon, max_lon, min_lat, max_lat)
+
+
 def test_index_entries_one_per_distinct_geometry_and_type_with_a_point_s_position(geo_store: GeoStore) -> None:
     """Two instances with one geometry are one entry; a Point entry holds its position and its box is the point;
     an entity of two types has an entry under each type."""
@@ -316,15 +327,18 @@ def test_index_entries_one_per_distinct_geometry_and_type_with_a_point_s_positio
     tenant, _ = geo_store.load((entity,))
     conn = sqlite3.connect(geo_store.path)
     rows = conn.execute(
-        "SELECT g.lon, g.lat, r.min_lon, r.max_lon, r.min_lat, r.max_lat, k.type FROM geo_entries AS g "
-        "JOIN geo_rtree AS r ON r.id = g.id JOIN geo_keys AS k ON k.id = g.id % ? WHERE g.tenant = ? ORDER BY k.type, g.lon",
-        (sqlite_schema.GEO_KEYS, tenant),
+        "SELECT g.id, g.key, g.cell, g.lon, g.lat, r.min_lon, r.max_lon, r.min_lat, r.max_lat, k.type FROM geo_entries AS g "
+        "LEFT JOIN geo_rtree AS r ON r.id = g.id JOIN geo_keys AS k ON k.id = g.key WHERE g.tenant = ? ORDER BY k.type, g.lon",
+        (tenant,),
     ).fetchall()
     conn.close()
-    points = [row for row in rows if row[0] is not None]
-    assert [row[6] for row in points] == [PARK, PLACE]  # one entry per type, not per instance
-    for lon, lat, min_lon, max_lon, min_lat, max_lat, _ in points:
-        assert (lon, lat) == (7.8123, 51.6789)
-        assert min_lon <= lon <= max_lon and min_lat <= lat <= max_lat  # the R*Tree rounds its box outwards
-        assert max_lon - min_lon < 1e-4 and max_lat - min_lat < 1e-4
+    assert all(row_id % sqlite_schema.GEO_KEYS == key for row_id, key, *_ in rows)
+    points = [row for row in rows if row[3] is not None]
+    assert [row[9] for row in points] == [PARK, PLACE]  # one entry per type, not per instance
+    for _, _, cell, lon, lat, min_lon, *_ in points:  # found by its cell, not in the R*Tree
+        assert (lon, lat) == (7.8123, 51.6789) and cell == zorder.cell_of(lon, lat) and min_lon is None
+    shapes = [row for row in rows if row[3] is None]
+    assert [row[9] for row in shapes] == [PARK, PLACE]
+    for _, _, cell, _, _, min_lon, max_lon, min_lat, max_lat, _ in shapes:  # found by its box
+        assert cell is None and (min_lon, max_lon, min_lat, max_lat) == pytest.approx(rtree_order(geometry_bbox(area)))
     assert len(rows) == 4  # and the polygon under each type, without a position
