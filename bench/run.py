@@ -53,6 +53,7 @@ TYPES = ("OffStreetParking", "WeatherObserved", "BikeHireDockingStation", "Traff
 DEFAULT_VOCAB = "https://uri.etsi.org/ngsi-ld/default-context/"
 WRK_COMMON = Path(__file__).resolve().parent / "wrk" / "bench.lua"
 LOAD = "batch upsert (1,000 per batch)"
+UPDATE_LOAD = "batch upsert of existing entities (options=update, 1,000 per batch)"
 FRAMEWORK = "framework ceiling (GET /version)"
 RAW_BATCH = "raw store ceiling (bare-table batch insert)"
 BROKER_CPU, GENERATOR_CPU = 0, 1
@@ -413,9 +414,17 @@ LOAD_IN_FLIGHT = 2  # batches sent before the first is answered: a fleet of IoT 
 
 
 async def load(
-    session: aiohttp.ClientSession, base: str, entities: int, batch: int, in_flight: int = LOAD_IN_FLIGHT
+    session: aiohttp.ClientSession,
+    base: str,
+    entities: int,
+    batch: int,
+    in_flight: int = LOAD_IN_FLIGHT,
+    *,
+    item: Callable[[int, random.Random], dict[str, Any]] | None = None,
+    options: str | None = None,
 ) -> dict[str, Any]:
-    """The dataset through POST /entityOperations/upsert, `in_flight` batches at a time.
+    """The dataset through POST /entityOperations/upsert, `in_flight` batches at a time: the entities
+    themselves (make_entity), or `item(n, rng)` for each of them (with ?options=`options`).
 
     With one batch at a time the broker would sit idle while this process builds the next body and
     while SQLite fsyncs the last COMMIT; a real fleet of agents does not wait for each other.
@@ -423,19 +432,19 @@ async def load(
     rng = random.Random(42)
     bodies: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=in_flight)
     errors = 0
+    make = item or make_entity
+    url = f"{base}{API}/entityOperations/upsert" + (f"?options={options}" if options else "")
 
     async def produce() -> None:
         for start in range(0, entities, batch):
-            await bodies.put(orjson.dumps([make_entity(n, rng) for n in range(start, min(entities, start + batch))]))
+            await bodies.put(orjson.dumps([make(n, rng) for n in range(start, min(entities, start + batch))]))
         for _ in range(in_flight):
             await bodies.put(None)
 
     async def send() -> None:
         nonlocal errors
         while (body := await bodies.get()) is not None:
-            async with session.post(
-                f"{base}{API}/entityOperations/upsert", data=body, headers={"Content-Type": "application/json"}
-            ) as response:
+            async with session.post(url, data=body, headers={"Content-Type": "application/json"}) as response:
                 await response.read()
                 if response.status not in (201, 204):
                     errors += 1
@@ -449,6 +458,22 @@ async def load(
         "seconds": round(elapsed, 1),
         "errors": errors,
         "batches_in_flight": in_flight,
+    }
+
+
+def new_measurement(n: int, rng: random.Random) -> dict[str, Any]:
+    """An IoT agent's update of entity n of the dataset (make_entity): its measured attribute, observed now."""
+    entity_type = TYPES[n % len(TYPES)]
+    observed = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    measured = {
+        "OffStreetParking": ("availableSpotNumber", rng.randint(0, 500)),
+        "WeatherObserved": ("temperature", round(rng.uniform(-5, 35), 1)),
+        "BikeHireDockingStation": ("availableBikeNumber", rng.randint(0, 20)),
+    }.get(entity_type, ("intensity", rng.randint(0, 2000)))
+    return {
+        "id": f"urn:ngsi-ld:{entity_type}:bench-{n}",
+        "type": entity_type,
+        measured[0]: {"type": "Property", "value": measured[1], "observedAt": observed},
     }
 
 
@@ -759,6 +784,12 @@ async def main() -> None:
         "--no-raw-ceilings", dest="raw_ceilings", action="store_false",
         help="skip the raw store ceilings (the bare-table batch insert and the per-scenario ones)",
     )
+    parser.add_argument(
+        "--no-update-load",
+        dest="update_load",
+        action="store_false",
+        help="skip the batch upsert of existing entities (every entity's measurement updated once) after the scenarios",
+    )
     args = parser.parse_args()
     if args.entities < 4:
         parser.error("--entities must be at least 4 (one of each type)")
@@ -807,6 +838,14 @@ async def main() -> None:
                         figures["sampled_failed_statuses"] = sampled["failed_statuses"]
                     results[scenario.name] = figures
                     print(scenario.name, figures, flush=True)
+                if args.update_load:
+                    # Last, as "create entity": the steady state of a city's IoT agents, each entity's
+                    # measurement updated once (one history instance each).
+                    results[UPDATE_LOAD] = await load(
+                        session, broker.url, args.entities, args.batch, args.load_in_flight,
+                        item=new_measurement, options="update",
+                    )
+                    print("update load", results[UPDATE_LOAD], flush=True)
         finally:
             rss_end = broker.rss_mb()
             rss = broker.peak_rss_mb()
