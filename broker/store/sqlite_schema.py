@@ -78,6 +78,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX geo_entries_by_attribute ON geo_entries (tenant, attribute);
     CREATE VIRTUAL TABLE geo_rtree USING rtree (id, min_lon, max_lon, min_lat, max_lat);
     """,
+    sqlite_history.MIGRATION_ATTRIBUTES,  # 7: the attributes of an entity's history in its row of history_entities
 )
 
 SELECT_DOC = "SELECT doc FROM entities WHERE tenant = ? AND id = ?"
