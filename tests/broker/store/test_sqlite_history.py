@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import uuid
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -56,6 +56,10 @@ forget_attribute = st.tuples(st.just("forget_attribute"), entity_ids, st.sampled
 forget_entity = st.tuples(st.just("forget_entity"), entity_ids)
 
 
+def replacing(entity: dict[str, Any]) -> Callable[[dict[str, Any] | None], tuple[dict[str, Any], None]]:
+    return lambda _current: (entity, None)
+
+
 async def apply(store: Store, tenant: str, op: tuple[Any, ...]) -> None:
     kind = op[0]
     if kind == "create":
@@ -64,9 +68,7 @@ async def apply(store: Store, tenant: str, op: tuple[Any, ...]) -> None:
         except AlreadyExists:
             pass
     elif kind == "batch":
-        await store.batch_modify(
-            tenant, [(entity_id, lambda _current, e=entity_with(entity_id, v): (e, None)) for entity_id, v in op[1]]
-        )
+        await store.batch_modify(tenant, [(entity_id, replacing(entity_with(entity_id, v))) for entity_id, v in op[1]])
     elif kind == "delete":
         try:
             await store.delete_entity(tenant, op[1])
@@ -90,7 +92,7 @@ async def apply(store: Store, tenant: str, op: tuple[Any, ...]) -> None:
 async def answers(store: Store, tenant: str) -> dict[str, Any]:
     """What the temporal API reads of the history's entities and attributes (deletion instants aside)."""
     entities = await store.history_entities(tenant, limit=100)
-    out: dict[str, Any] = {
+    out: dict[Any, Any] = {
         "entities": [(e.id, e.types, e.scope, e.deleted_at_ms is not None) for e in entities],
         "by_attribute": {a: [e.id for e in await store.history_entities(tenant, attrs=[a], limit=100)] for a in ATTRS},
     }
