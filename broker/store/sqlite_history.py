@@ -1,10 +1,13 @@
 # SPDX-License-Identifier: EUPL-1.2
 """The history in the SQLite store: attribute instances, one row each (ETSI GS CIM 009 clause 4.5.7).
 
-Three tables (migration 4 of broker.store.sqlite_schema): `history` holds the instances, indexed on
-(tenant, entity_id, attribute, ts) so that a window of one attribute is one index range;
-`history_entities` the entities the history knows (types and scope, for type selection, kept
-when an entity is deleted); `history_attributes` which attributes each entity has a history of.
+Two tables (migration 4 of broker.store.sqlite_schema, then MIGRATION_ATTRIBUTES): `history` holds
+the instances, indexed on (tenant, entity_id, attribute, ts) so that a window of one attribute is one
+index range; `history_entities` the entities the history knows (types and scope, for type selection,
+kept when an entity is deleted) and, in `attributes`, which attributes each entity has a history of.
+That list lives in the entity's row (it was a table, `history_attributes`, of a row per attribute):
+a creation writes the entity row anyway, so its attributes cost no row of their own; a later write
+touches the row only when it brings an attribute the entity's history did not have.
 Instants are epoch milliseconds (INTEGER). Aggregations are one GROUP BY over period numbers
 computed by integer arithmetic, for calendar periods on the month number from strftime.
 
@@ -58,18 +61,48 @@ CREATE TABLE history_attributes (
 ) WITHOUT ROWID;
 """
 
+# The attributes each entity has a history of, a JSON array of expanded IRIs (sorted when written; the
+# readers sort again) in the entity's row. The rows of history_attributes grouped per entity, in primary
+# key order, become the arrays; those of an entity without a row in history_entities (written by an
+# update after the history of the entity was deleted) have no row to go to and are dropped with the table.
+MIGRATION_ATTRIBUTES = """
+ALTER TABLE history_entities ADD COLUMN attributes TEXT NOT NULL DEFAULT '[]';
+UPDATE history_entities SET attributes = grouped.attributes
+FROM (
+    SELECT tenant, entity_id, json_group_array(attribute) AS attributes FROM history_attributes
+    GROUP BY tenant, entity_id
+) AS grouped
+WHERE history_entities.tenant = grouped.tenant AND history_entities.id = grouped.entity_id;
+DROP TABLE history_attributes;
+"""
+
 INSERT_INSTANCE = (
     "INSERT INTO history (tenant, entity_id, attribute, dataset_id, ts, observed_at, created_at, modified_at, "
     "deleted_at, num, value, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-UPSERT_ENTITY = (
-    "INSERT INTO history_entities (tenant, id, types, scope, deleted_at) VALUES (?, ?, ?, ?, ?) "
-    "ON CONFLICT (tenant, id) DO UPDATE SET types = excluded.types, scope = excluded.scope, deleted_at = excluded.deleted_at"
+# The row's attributes with those of a JSON array `{new}` added (a union, sorted); '[]' leaves them as they are.
+_MERGE_ATTRIBUTES = (
+    "CASE WHEN {new} = '[]' THEN attributes ELSE (SELECT json_group_array(value) FROM "
+    "(SELECT value FROM json_each(attributes) UNION SELECT value FROM json_each({new}) ORDER BY value)) END"
 )
-INSERT_ATTRIBUTE = "INSERT OR IGNORE INTO history_attributes (tenant, entity_id, attribute) VALUES (?, ?, ?)"
+# A new entity's row carries its attributes; on a conflict (the entity known to the history already)
+# types, scope and deletion are replaced, the attributes merged.
+UPSERT_ENTITY = (
+    "INSERT INTO history_entities (tenant, id, types, scope, deleted_at, attributes) VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (tenant, id) DO UPDATE SET types = excluded.types, scope = excluded.scope, deleted_at = excluded.deleted_at, "
+    f"attributes = {_MERGE_ATTRIBUTES.format(new='excluded.attributes')}"
+)
+# (attributes JSON, tenant, entity id): a write that brings attributes without changing the entity row.
+ADD_ATTRIBUTES = f"UPDATE history_entities SET attributes = {_MERGE_ATTRIBUTES.format(new='?1')} WHERE tenant = ?2 AND id = ?3"
+REMOVE_ATTRIBUTE = (
+    "UPDATE history_entities SET attributes = (SELECT json_group_array(value) FROM json_each(attributes) WHERE value <> ?1) "
+    "WHERE tenant = ?2 AND id = ?3 AND EXISTS (SELECT 1 FROM json_each(attributes) WHERE value = ?1)"
+)
 SELECT_ENTITY = "SELECT id, types, scope, deleted_at FROM history_entities WHERE tenant = ? AND id = ?"
-SELECT_ATTRIBUTES = "SELECT attribute FROM history_attributes WHERE tenant = ? AND entity_id = ? ORDER BY attribute"
-SELECT_ALL_ATTRIBUTES = "SELECT entity_id, attribute FROM history_attributes WHERE tenant = ?"
+SELECT_ATTRIBUTES = (
+    "SELECT a.value FROM history_entities AS h, json_each(h.attributes) AS a WHERE h.tenant = ? AND h.id = ? ORDER BY a.value"
+)
+SELECT_ALL_ATTRIBUTES = "SELECT h.id, a.value FROM history_entities AS h, json_each(h.attributes) AS a WHERE h.tenant = ?"
 SELECT_TENANTS = "SELECT DISTINCT tenant FROM history_entities ORDER BY tenant"
 
 # The column a time property reads; observedAt reads ts (which is observedAt where there is one).
@@ -95,7 +128,11 @@ def row_of(tenant: str, record: InstanceRecord) -> tuple[Any, ...]:
 
 
 class PendingHistory:
-    """The history rows of a batch, written with one executemany per table at its end (`flush`)."""
+    """The history rows of a batch, written with one executemany per statement at its end (`flush`).
+
+    `entities` are UPSERT_ENTITY rows, `attributes` ADD_ATTRIBUTES rows (attributes an update brings to
+    an entity whose row it does not otherwise change), `instances` INSERT_INSTANCE rows.
+    """
 
     def __init__(self) -> None:
         self.entities: list[tuple[Any, ...]] = []
@@ -105,8 +142,8 @@ class PendingHistory:
     def flush(self, conn: sqlite3.Connection) -> None:
         if self.entities:  # in order: an entity written twice in the batch ends as written last
             conn.executemany(UPSERT_ENTITY, self.entities)
-        if self.attributes:
-            conn.executemany(INSERT_ATTRIBUTE, self.attributes)
+        if self.attributes:  # after the entities: a union, to rows a creation in this batch may have made
+            conn.executemany(ADD_ATTRIBUTES, self.attributes)
         if self.instances:
             conn.executemany(INSERT_INSTANCE, self.instances)
 
@@ -125,25 +162,27 @@ def record_write(
     history = pending if pending is not None else PendingHistory()
     records = history_fields(before, after)
     if before is None and after is not None:  # a creation: entity_change is the entity as created
-        history.entities.append(_created_entity_row(tenant, after))
+        history.entities.append(_created_entity_row(tenant, after, records))
     else:
         change = entity_change(before, after)
+        attributes = _new_attributes(before, records) if records else []
         if change is not None:
-            history.entities.append(entity_row(tenant, change))
+            history.entities.append(entity_row(tenant, change, attributes))
+        elif attributes:
+            history.attributes.append((orjson.dumps(attributes).decode(), tenant, records[0][0]))
     if records:
-        entity_id = records[0][0]
-        history.attributes.extend((tenant, entity_id, attribute) for attribute in _new_attributes(before, records))
         history.instances.extend(_row_of_fields(tenant, fields) for fields in records)
     if pending is None:
         history.flush(conn)
 
 
-def _created_entity_row(tenant: str, entity: dict[str, Any]) -> tuple[Any, ...]:
-    """entity_row(tenant, entity_change(None, entity)) without the HistoryEntity."""
+def _created_entity_row(tenant: str, entity: dict[str, Any], records: list[RecordFields]) -> tuple[Any, ...]:
+    """entity_row(tenant, entity_change(None, entity), _new_attributes(None, records)) without the HistoryEntity."""
     scope = entity.get("scope")
     if scope is not None:
         scope = orjson.dumps([scope] if isinstance(scope, str) else list(scope)).decode()
-    return (tenant, entity["id"], orjson.dumps(list(entity["type"])).decode(), scope, None)
+    attributes = orjson.dumps(sorted({r[1] for r in records})).decode() if records else "[]"
+    return (tenant, entity["id"], orjson.dumps(list(entity["type"])).decode(), scope, None, attributes)
 
 
 def _new_attributes(before: dict[str, Any] | None, records: list[RecordFields]) -> list[str]:
@@ -170,13 +209,21 @@ def _row_of_fields(tenant: str, fields: RecordFields) -> tuple[Any, ...]:
     )
 
 
-def write_entity(conn: sqlite3.Connection, tenant: str, entity: HistoryEntity) -> None:
-    conn.execute(UPSERT_ENTITY, entity_row(tenant, entity))
+def write_entity(conn: sqlite3.Connection, tenant: str, entity: HistoryEntity, attributes: Sequence[str] = ()) -> None:
+    conn.execute(UPSERT_ENTITY, entity_row(tenant, entity, attributes))
 
 
-def entity_row(tenant: str, entity: HistoryEntity) -> tuple[Any, ...]:
+def entity_row(tenant: str, entity: HistoryEntity, attributes: Sequence[str] = ()) -> tuple[Any, ...]:
+    """The UPSERT_ENTITY row: `attributes` (sorted) are added to those the entity's history has."""
     scope = orjson.dumps(list(entity.scope)).decode() if entity.scope is not None else None
-    return (tenant, entity.id, orjson.dumps(list(entity.types)).decode(), scope, entity.deleted_at_ms)
+    return (
+        tenant,
+        entity.id,
+        orjson.dumps(list(entity.types)).decode(),
+        scope,
+        entity.deleted_at_ms,
+        orjson.dumps(list(attributes)).decode(),
+    )
 
 
 def add_instances(conn: sqlite3.Connection, tenant: str, entity: HistoryEntity, records: Sequence[InstanceRecord]) -> bool:
@@ -189,9 +236,8 @@ def add_instances(conn: sqlite3.Connection, tenant: str, entity: HistoryEntity, 
         types = known + [t for t in types if t not in known]
         if scope is None and found[2] is not None:
             scope = tuple(orjson.loads(found[2]))
-    write_entity(conn, tenant, HistoryEntity(entity.id, tuple(types), scope, None if found is None else found[3]))
     attributes = sorted({record.attribute for record in records})
-    conn.executemany(INSERT_ATTRIBUTE, [(tenant, entity.id, attribute) for attribute in attributes])
+    write_entity(conn, tenant, HistoryEntity(entity.id, tuple(types), scope, None if found is None else found[3]), attributes)
     conn.executemany(INSERT_INSTANCE, [row_of(tenant, record) for record in records])
     return found is None
 
@@ -222,10 +268,7 @@ def select_entities(
         where.append(f"EXISTS (SELECT 1 FROM json_each(types) WHERE value IN ({','.join('?' * len(types))}))")
         params.extend(types)
     if attrs is not None:
-        where.append(
-            "EXISTS (SELECT 1 FROM history_attributes AS a WHERE a.tenant = history_entities.tenant "
-            f"AND a.entity_id = history_entities.id AND a.attribute IN ({','.join('?' * len(attrs))}))"
-        )
+        where.append(f"EXISTS (SELECT 1 FROM json_each(attributes) WHERE value IN ({','.join('?' * len(attrs))}))")
         params.extend(attrs)
     if after_id is not None:
         where.append("id > ?")
@@ -397,16 +440,12 @@ def delete_attribute(
         "SELECT 1 FROM history WHERE tenant = ? AND entity_id = ? AND attribute = ? LIMIT 1", (tenant, entity_id, attribute)
     ).fetchone()
     if remaining is None:
-        conn.execute(
-            "DELETE FROM history_attributes WHERE tenant = ? AND entity_id = ? AND attribute = ?",
-            (tenant, entity_id, attribute),
-        )
+        conn.execute(REMOVE_ATTRIBUTE, (attribute, tenant, entity_id))
     return cursor.rowcount > 0
 
 
 def delete_entity(conn: sqlite3.Connection, tenant: str, entity_id: str) -> bool:
     conn.execute("DELETE FROM history WHERE tenant = ? AND entity_id = ?", (tenant, entity_id))
-    conn.execute("DELETE FROM history_attributes WHERE tenant = ? AND entity_id = ?", (tenant, entity_id))
     return conn.execute("DELETE FROM history_entities WHERE tenant = ? AND id = ?", (tenant, entity_id)).rowcount > 0
 
 
@@ -423,6 +462,7 @@ def purge(conn: sqlite3.Connection, tenant: str, before_ms: int) -> int:
 
 __all__ = [
     "MIGRATION",
+    "MIGRATION_ATTRIBUTES",
     "add_instances",
     "aggregate",
     "delete_attribute",

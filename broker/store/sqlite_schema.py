@@ -78,7 +78,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX geo_entries_by_attribute ON geo_entries (tenant, attribute);
     CREATE VIRTUAL TABLE geo_rtree USING rtree (id, min_lon, max_lon, min_lat, max_lat);
     """,
-    # 7: Points leave the R*Tree for a B-tree on (key, Z-order cell) (broker.store.zorder): an R*Tree
+    # 7: Points leave the R*Tree for a B-tree on (key, Z-order cell, position, entity id) (broker.store.zorder): an R*Tree
     # insert rewrote several node blobs and was the costliest statement of a creation. The entry keeps
     # its key (tenant, GeoProperty, type) as a column too, for that index; the R*Tree keeps the boxes
     # of the other geometries. The store fills the index again after this migration.
@@ -95,6 +95,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX geo_entries_by_cell ON geo_entries (key, cell, lon, lat, entity_id);
     CREATE VIRTUAL TABLE geo_rtree USING rtree (id, min_lon, max_lon, min_lat, max_lat);
     """,
+    sqlite_history.MIGRATION_ATTRIBUTES,  # 8: the attributes of an entity's history in its row of history_entities
 )
 
 SELECT_DOC = "SELECT doc FROM entities WHERE tenant = ? AND id = ?"

@@ -108,8 +108,9 @@ def test_history_rows_of_a_creation_are_those_of_the_history_records(entity: dic
     sqlite_history.record_write(None, "t", None, created, pending)  # type: ignore[arg-type]  # no flush: no connection
     records = history_records(None, created)
     assert pending.instances == [sqlite_history.row_of("t", record) for record in records]
-    assert pending.entities == [sqlite_history.entity_row("t", entity_change(None, created))]  # type: ignore[arg-type]
-    assert pending.attributes == [("t", created["id"], attribute) for attribute in new_attributes(None, records)]
+    change = entity_change(None, created)
+    assert pending.entities == [sqlite_history.entity_row("t", change, new_attributes(None, records))]  # type: ignore[arg-type]
+    assert pending.attributes == []  # a creation's attributes are in its entity row
 
 
 def _unstamped(instance: dict[str, Any]) -> dict[str, Any]:
