@@ -75,10 +75,49 @@ def counter_changes(before: ExpandedEntity | None, after: ExpandedEntity | None)
     return CounterChanges(_diff(old.types, new.types), _diff(old.type_attributes, new.type_attributes), _diff(old.attributes, new.attributes))
 
 
+def changed_attributes(before: ExpandedEntity, after: ExpandedEntity) -> list[str]:
+    """The attributes (not core members) whose instances differ between two states of one entity,
+    including those present in one state only."""
+    changed = [key for key, instances in after.items() if key not in CORE_MEMBERS and before.get(key) != instances]
+    changed.extend(key for key in before if key not in CORE_MEMBERS and key not in after)
+    return changed
+
+
+def same_kinds(before: ExpandedEntity, after: ExpandedEntity, changed: list[str]) -> bool:
+    """Whether the `changed` attributes (changed_attributes) leave the index entries as they were: each
+    is in both states with the same attribute types. With the same entity types, counter_changes is
+    then empty."""
+    for key in changed:
+        old, new = before.get(key), after.get(key)
+        if old is None or new is None or _kinds(old) != _kinds(new):
+            return False
+    return True
+
+
+def has_geometry(instances: Any) -> bool:
+    """Whether an attribute's instances include a GeoProperty."""
+    return isinstance(instances, list) and any(
+        isinstance(instance, dict) and instance.get("type") == "GeoProperty" for instance in instances
+    )
+
+
+def _kinds(instances: list[Any]) -> set[str]:
+    return {instance.get("type", "Property") for instance in instances}
+
+
 def _diff(old: frozenset[Any], new: frozenset[Any]) -> dict[Any, int]:
     changes = {key: -1 for key in old - new}
     changes.update({key: 1 for key in new - old})
     return changes
 
 
-__all__ = ["CORE_MEMBERS", "IndexEntries", "index_entries", "CounterChanges", "counter_changes"]
+__all__ = [
+    "CORE_MEMBERS",
+    "IndexEntries",
+    "index_entries",
+    "CounterChanges",
+    "counter_changes",
+    "changed_attributes",
+    "same_kinds",
+    "has_geometry",
+]

@@ -79,6 +79,8 @@ def history_fields(
         if key in ENTITY_CORE or not isinstance(instances, list):
             continue
         previous = before.get(key)
+        if previous == instances:  # untouched by this write (most attributes of an update)
+            continue
         old = {instance.get("datasetId"): instance for instance in previous} if isinstance(previous, list) else {}
         for instance in instances:
             prior = old.pop(instance.get("datasetId"), None)

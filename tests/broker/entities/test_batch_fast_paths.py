@@ -25,8 +25,10 @@ from broker.store.indexes import counter_changes, index_entries
 from broker.store.sqlite_writes import EntityWrites
 from broker.temporal.instances import STAMPS, _same_unstamped, entity_change, history_records, new_attributes
 from tests.broker.entities.strategies import entities, json_values, rich_entities
+from tests.broker.entities.strategies import instances as attribute_instances
 
 NOW = "2026-11-26T08:00:00.000Z"
+LATER = "2026-11-26T09:00:00.000Z"
 
 
 def _expanded(entity: dict[str, Any]) -> dict[str, Any]:
@@ -169,3 +171,28 @@ def test_entity_writes_count_creations_as_counter_changes_does(items: list[dict[
     assert writes.type_attribute_counts == expected_type_attributes
     assert writes.attribute_counts == expected_attributes
     assert sorted(writes.members_added) == sorted(added) and not writes.members_removed
+
+
+@given(rich_entities(), st.data())
+def test_an_update_changes_index_and_counters_as_the_full_comparison_does(entity: dict[str, Any], data: st.DataObject) -> None:
+    """EntityWrites.add skips the spatial index and the counters for attributes an update left alone
+    (indexes.changed_attributes); the entries and counts are those of the full comparison."""
+    before = ops.new_entity(_expanded(entity), NOW)
+    fragment: dict[str, Any] = {"id": entity["id"], "type": data.draw(st.sampled_from([entity["type"], "Vehicle"]))}
+    for name in [name for name in entity if name not in ("id", "type", "scope")] + ["extra"]:
+        choice = data.draw(st.sampled_from(["keep", "same", "new"]))
+        if choice == "same" and name in entity:  # the same attribute again: a new stamp, the same value
+            fragment[name] = entity[name]
+        elif choice == "new":
+            fragment[name] = data.draw(attribute_instances())
+    after, _ = batch.upsert(_expanded(fragment), LATER, replace=data.draw(st.booleans()))(copy.deepcopy(before))
+    assert after is not None
+    fast = EntityWrites("")
+    fast.add(before, after)
+    full = EntityWrites("")
+    full.index_geometries(before["id"], before, after)
+    assert (fast.geo_cleared, fast.geo_boxes) == (full.geo_cleared, full.geo_boxes)
+    changes = counter_changes(before, after)
+    assert dict(fast.type_counts) == changes.types
+    assert dict(fast.type_attribute_counts) == changes.type_attributes
+    assert dict(fast.attribute_counts) == changes.attributes
