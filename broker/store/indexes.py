@@ -94,6 +94,17 @@ def same_kinds(before: ExpandedEntity, after: ExpandedEntity, changed: list[str]
     return True
 
 
+def update_changes(before: ExpandedEntity | None, after: ExpandedEntity | None) -> tuple[bool, bool]:
+    """(whether the GeoProperties may differ, whether counter_changes may be non-empty) between two states
+    of an entity: both unless it is an update that keeps its types, which then changes them only through
+    the attributes it changed (an IoT agent's new measurement changes neither)."""
+    if before is None or after is None or before["type"] != after["type"]:
+        return True, True
+    changed = changed_attributes(before, after)
+    geometry = any(has_geometry(before.get(key)) or has_geometry(after.get(key)) for key in changed)
+    return geometry, not same_kinds(before, after, changed)
+
+
 def has_geometry(instances: Any) -> bool:
     """Whether an attribute's instances include a GeoProperty."""
     return isinstance(instances, list) and any(
@@ -118,6 +129,7 @@ __all__ = [
     "CounterChanges",
     "counter_changes",
     "changed_attributes",
+    "update_changes",
     "same_kinds",
     "has_geometry",
 ]

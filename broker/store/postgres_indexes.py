@@ -16,7 +16,7 @@ import orjson
 
 from broker.store import postgres_schema as sql
 from broker.store.base import ExpandedEntity
-from broker.store.indexes import counter_changes
+from broker.store.indexes import counter_changes, update_changes
 
 Write = tuple[ExpandedEntity | None, ExpandedEntity | None]  # (before, after); None: absent
 _CORE = frozenset({"id", "type", "scope", "createdAt", "modifiedAt", "deletedAt"})
@@ -34,6 +34,8 @@ async def write_counters(conn: Any, tenant: str, writes: list[Write]) -> None:
     attributes: dict[tuple[str, str], int] = {}
     typed_ids: dict[tuple[str, str], int] = {}
     for before, after in writes:
+        if not update_changes(before, after)[1]:
+            continue
         changes = counter_changes(before, after)
         if not changes:
             continue
@@ -94,6 +96,8 @@ async def write_geometries(conn: Any, tenant: str, writes: list[Write]) -> None:
     changed: list[str] = []
     rows: list[tuple[str, str, str, str, str]] = []
     for before, after in writes:
+        if not update_changes(before, after)[0]:
+            continue
         old, new = _geometries(before), _geometries(after)
         same_types = before is not None and after is not None and before.get("type") == after.get("type")
         if old == new and (not new or same_types):

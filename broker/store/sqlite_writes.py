@@ -21,7 +21,7 @@ from broker.errors import InternalError
 from broker.query import geometry_bbox
 from broker.store import sqlite_schema as sql
 from broker.store.base import ExpandedEntity
-from broker.store.indexes import CORE_MEMBERS, changed_attributes, counter_changes, has_geometry, same_kinds
+from broker.store.indexes import CORE_MEMBERS, counter_changes, update_changes
 from broker.store.zorder import cell_of
 
 
@@ -55,16 +55,11 @@ class EntityWrites:
             self.deletes.append((tenant, before["id"]))
             self.entity_count -= 1
         entity_id = (after or before or {})["id"]
-        if before is not None and after is not None and before["type"] == after["type"]:
-            # An update (an IoT agent's new measurement): only the attributes that changed can change
-            # the spatial index and the counters; most updates change neither.
-            changed = changed_attributes(before, after)
-            if any(has_geometry(before.get(key)) or has_geometry(after.get(key)) for key in changed):
-                self.index_geometries(entity_id, before, after)
-            if same_kinds(before, after, changed):
-                return
-        else:
+        geometry, counters = update_changes(before, after)
+        if geometry:
             self.index_geometries(entity_id, before, after)
+        if not counters:
+            return
         if before is None and after is not None:
             self._count_created(entity_id, after)
             return

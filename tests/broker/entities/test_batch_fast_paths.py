@@ -21,7 +21,8 @@ from broker.entities import operations as ops
 from broker.errors import BadRequestData
 from broker.ld import core_term_map, expand_fragment
 from broker.store import sqlite_history
-from broker.store.indexes import counter_changes, index_entries
+from broker.store import postgres_indexes
+from broker.store.indexes import counter_changes, index_entries, update_changes
 from broker.store.sqlite_writes import EntityWrites
 from broker.temporal.instances import STAMPS, _same_unstamped, entity_change, history_records, new_attributes
 from tests.broker.entities.strategies import entities, json_values, rich_entities
@@ -175,8 +176,8 @@ def test_entity_writes_count_creations_as_counter_changes_does(items: list[dict[
 
 @given(rich_entities(), st.data())
 def test_an_update_changes_index_and_counters_as_the_full_comparison_does(entity: dict[str, Any], data: st.DataObject) -> None:
-    """EntityWrites.add skips the spatial index and the counters for attributes an update left alone
-    (indexes.changed_attributes); the entries and counts are those of the full comparison."""
+    """Both stores skip the spatial index and the counters for the attributes an update left alone
+    (indexes.update_changes); the entries and counts are those of the full comparison."""
     before = ops.new_entity(_expanded(entity), NOW)
     fragment: dict[str, Any] = {"id": entity["id"], "type": data.draw(st.sampled_from([entity["type"], "Vehicle"]))}
     for name in [name for name in entity if name not in ("id", "type", "scope")] + ["extra"]:
@@ -196,3 +197,9 @@ def test_an_update_changes_index_and_counters_as_the_full_comparison_does(entity
     assert dict(fast.type_counts) == changes.types
     assert dict(fast.type_attribute_counts) == changes.type_attributes
     assert dict(fast.attribute_counts) == changes.attributes
+    # The same shortcut in the PostgreSQL store's terms (postgres_indexes): no geometry row or counter to write.
+    geometry, counters = update_changes(before, after)
+    if not geometry:
+        assert postgres_indexes._geometries(before) == postgres_indexes._geometries(after)
+    if not counters:
+        assert not changes
