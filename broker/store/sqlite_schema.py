@@ -78,10 +78,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX geo_entries_by_attribute ON geo_entries (tenant, attribute);
     CREATE VIRTUAL TABLE geo_rtree USING rtree (id, min_lon, max_lon, min_lat, max_lat);
     """,
-    # 7: Points leave the R*Tree for a B-tree on (key, Z-order cell, position, entity id) (broker.store.zorder): an R*Tree
-    # insert rewrote several node blobs and was the costliest statement of a creation. The entry keeps
-    # its key (tenant, GeoProperty, type) as a column too, for that index; the R*Tree keeps the boxes
-    # of the other geometries. The store fills the index again after this migration.
+    # 7: Points leave the R*Tree for a B-tree on (key, Z-order cell, position, entity id)
+    # (broker.store.zorder): an R*Tree insert rewrote several node blobs and was the costliest statement
+    # of a creation; the covering index answers a query without reading the entries. The entry keeps its
+    # key (tenant, GeoProperty, type) as a column too, for that index; the R*Tree keeps the boxes of the
+    # other geometries. The store fills the index again after this migration.
     """
     DROP TABLE geo_rtree;
     DROP TABLE geo_entries;

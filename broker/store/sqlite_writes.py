@@ -3,9 +3,11 @@
 
 An entity write touches the entity row, the tenant's entity count, the type index (entity_types), the
 discovery counters (type_counts, type_attribute_counts, attribute_counts) and the spatial index
-(geo_entries, keyed by geo_keys, by Z-order cell for Points and in geo_rtree for other geometries). `EntityWrites` gathers those changes for any number of entities, sums the
-counter deltas, and `flush` writes them with one executemany per statement: a batch of 1,000 entities
-costs a dozen statements instead of twenty per entity. The caller holds the write transaction.
+(geo_entries, keyed by geo_keys; Points by Z-order cell, other geometries in geo_rtree). `EntityWrites`
+gathers those changes for any number of entities, sums the counter deltas, and `flush` writes them
+with one executemany per statement: a batch of 1,000 entities costs a dozen statements instead of
+twenty per entity. An update that keeps the entity's types touches the index and the counters only
+through the attributes it changed (indexes.update_changes). The caller holds the write transaction.
 """
 
 from __future__ import annotations
