@@ -32,11 +32,15 @@ def _spread(v: int) -> int:
 
 
 def grid_x(lon: float) -> int:
-    return min(max(int((lon + 180.0) * _LON_SCALE), 0), _MAX) if lon == lon else 0
+    if not lon == lon:  # NaN (never indexed: broker.store.sqlite_writes keeps finite positions only)
+        return 0
+    return min(int((min(max(lon, -180.0), 180.0) + 180.0) * _LON_SCALE), _MAX)
 
 
 def grid_y(lat: float) -> int:
-    return min(max(int((lat + 90.0) * _LAT_SCALE), 0), _MAX) if lat == lat else 0
+    if not lat == lat:
+        return 0
+    return min(int((min(max(lat, -90.0), 90.0) + 90.0) * _LAT_SCALE), _MAX)
 
 
 def cell_of(lon: float, lat: float) -> int:

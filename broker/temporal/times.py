@@ -52,7 +52,6 @@ def parse_date_or_datetime(text: str, name: str, *, end: bool) -> int:
 
 
 @functools.lru_cache(maxsize=4096)  # a write stamps every instance with the same few instants
-@functools.lru_cache(maxsize=4096)  # a batch stamps all of its instances with one modifiedAt
 def datetime_ms(text: str) -> int:
     """A stored DateTime (already validated on write) as epoch milliseconds."""
     return to_ms(datetime.fromisoformat(text))

@@ -663,6 +663,22 @@ async def test_modify_and_delete_instances_attributes_and_entities(store: Store,
         await store.delete_history_entity(tenant, "urn:x:1")
 
 
+async def test_retention_purges_instances_written_after_the_history_was_deleted(store: Store, tenant: str) -> None:
+    """The entity lives on after DELETE /temporal/entities/{id}; what its updates record later is still
+    purged by time, attributes known to the history before or not."""
+    await store.create_entity(tenant, entity("urn:x:1"))
+    await set_temperature(store, tenant, "urn:x:1", 1.0, "2026-07-01T00:00:00.000Z")
+    await store.delete_history_entity(tenant, "urn:x:1")
+
+    def add_humidity(doc: dict[str, Any]) -> None:
+        doc[TEMP] = [reading(2.0, "2026-07-02T00:00:00.000Z", createdAt="2026-07-01T00:00:00.000Z", modifiedAt="2026-07-02T00:00:00.000Z")]
+        doc["https://example.org/humidity"] = [reading(50.0, "2026-07-02T00:00:00.000Z", createdAt="2026-07-02T00:00:00.000Z", modifiedAt="2026-07-02T00:00:00.000Z")]
+        doc["modifiedAt"] = "2026-07-02T00:00:00.000Z"
+
+    await store.modify_entity(tenant, "urn:x:1", add_humidity)
+    assert await store.purge_history(tenant, ms("2027-01-01T00:00:00Z")) == 2
+
+
 async def test_retention_purges_what_is_older_than_the_cutoff(store: Store, tenant: str) -> None:
     await add_readings(store, tenant, "urn:x:1", [(f"2026-07-0{d}T00:00:00Z", float(d)) for d in range(1, 6)])
     assert await store.purge_history(tenant, ms("2026-07-03T00:00:00Z")) == 2

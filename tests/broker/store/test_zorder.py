@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from broker.store.zorder import BITS, cell_of, cell_ranges, grid_x, grid_y
 
-longitudes = st.floats(-200.0, 200.0)
-latitudes = st.floats(-100.0, 100.0)
+longitudes = st.one_of(st.floats(-200.0, 200.0), st.floats(-1e308, 1e308))
+latitudes = st.one_of(st.floats(-100.0, 100.0), st.floats(-1e308, 1e308))
 spans = st.one_of(st.floats(0.0, 1e-6), st.floats(0.0, 0.05), st.floats(0.0, 400.0))
 
 
@@ -27,6 +27,7 @@ def boxes_and_positions(draw: st.DrawFn) -> tuple[tuple[float, float, float, flo
 @given(boxes_and_positions())
 @example(((-180.0, -90.0, 180.0, 90.0), [(-180.0, -90.0), (180.0, 90.0), (0.0, 0.0)]))
 @example(((7.8, 51.66, 7.8, 51.66), [(7.8, 51.66)]))
+@example(((-1e308, -1e308, 1e308, 1e308), [(1e308, -1e308), (-1e308, 1e308), (0.0, 0.0)]))  # stored before validation
 def test_every_position_in_the_box_has_its_cell_in_a_range(case: tuple[tuple[float, float, float, float], list[tuple[float, float]]]) -> None:
     box, inside = case
     ranges = cell_ranges(box)
