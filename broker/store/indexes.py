@@ -75,7 +75,7 @@ def counter_changes(before: ExpandedEntity | None, after: ExpandedEntity | None)
     return CounterChanges(_diff(old.types, new.types), _diff(old.type_attributes, new.type_attributes), _diff(old.attributes, new.attributes))
 
 
-def changed_attributes(before: ExpandedEntity, after: ExpandedEntity) -> list[str]:
+def _changed_attributes(before: ExpandedEntity, after: ExpandedEntity) -> list[str]:
     """The attributes (not core members) whose instances differ between two states of one entity,
     including those present in one state only."""
     changed = [key for key, instances in after.items() if key not in CORE_MEMBERS and before.get(key) != instances]
@@ -83,8 +83,8 @@ def changed_attributes(before: ExpandedEntity, after: ExpandedEntity) -> list[st
     return changed
 
 
-def same_kinds(before: ExpandedEntity, after: ExpandedEntity, changed: list[str]) -> bool:
-    """Whether the `changed` attributes (changed_attributes) leave the index entries as they were: each
+def _same_kinds(before: ExpandedEntity, after: ExpandedEntity, changed: list[str]) -> bool:
+    """Whether the `changed` attributes (_changed_attributes) leave the index entries as they were: each
     is in both states with the same attribute types. With the same entity types, counter_changes is
     then empty."""
     for key in changed:
@@ -100,12 +100,12 @@ def update_changes(before: ExpandedEntity | None, after: ExpandedEntity | None) 
     the attributes it changed (an IoT agent's new measurement changes neither)."""
     if before is None or after is None or before["type"] != after["type"]:
         return True, True
-    changed = changed_attributes(before, after)
-    geometry = any(has_geometry(before.get(key)) or has_geometry(after.get(key)) for key in changed)
-    return geometry, not same_kinds(before, after, changed)
+    changed = _changed_attributes(before, after)
+    geometry = any(_has_geometry(before.get(key)) or _has_geometry(after.get(key)) for key in changed)
+    return geometry, not _same_kinds(before, after, changed)
 
 
-def has_geometry(instances: Any) -> bool:
+def _has_geometry(instances: Any) -> bool:
     """Whether an attribute's instances include a GeoProperty."""
     return isinstance(instances, list) and any(
         isinstance(instance, dict) and instance.get("type") == "GeoProperty" for instance in instances
@@ -128,8 +128,5 @@ __all__ = [
     "index_entries",
     "CounterChanges",
     "counter_changes",
-    "changed_attributes",
     "update_changes",
-    "same_kinds",
-    "has_geometry",
 ]
