@@ -13,6 +13,13 @@ partitions the window touches (pruning). Retention deletes by `ts`, which prunes
 cross this module as epoch milliseconds; SQL converts them (to_timestamp, extract(epoch)).
 Aggregations run in one GROUP BY: date_bin for fixed periods, month arithmetic for calendar
 ones, var_pop for the variance (stddev is its square root: the population standard deviation).
+
+The history of an entity can be deleted while the entity lives on (DELETE /temporal/entities/{id}
+or .../attrs/{attrId}); its next writes start a new one. The entity writes do not read the history
+tables to find out, so the statement that inserts their instances (RECORD_INSTANCES) also lists
+every attribute given an instance and makes the history_entities row of an updated entity that
+has none: an index probe per attribute and per entity, and no statement of their own on the hot
+write path.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from typing import Any
 import orjson
 from asyncpg import exceptions as pg  # type: ignore[import-untyped]
 
-from broker.temporal.instances import entity_change, history_records, new_attributes
+from broker.temporal.instances import entity_change, history_records
 from broker.temporal.model import (
     AggregatedPeriod,
     AggregationPlan,
@@ -85,21 +92,32 @@ def _ms(column: str) -> str:
     return f"(extract(epoch FROM {column}) * 1000)::int8"
 
 
-INSERT_INSTANCES = (
+# The instances ($2 to $12, one array per column), with two more effects in the same statement:
+# every (entity, attribute) given an instance and not listed in history_attributes is listed, and
+# each entity of $13 (updated entities) without a history_entities row gets one, with its current
+# types and scope (its entities row, already written in this transaction). Both look the keys up
+# first (an index probe each; the entities row is read only for a missing history row) and insert
+# only what is missing, in sorted order, with ON CONFLICT DO NOTHING for a concurrent writer.
+RECORD_INSTANCES = (
+    "WITH u AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::int8[], "
+    "$8::int8[], $9::int8[], $10::float8[], $11::text[], $12::text[]) AS u(e, a, d, t, o, c, m, x, n, v, doc)), "
+    "listed AS (INSERT INTO history_attributes (tenant, entity_id, attribute) "
+    "SELECT DISTINCT $1, u.e, u.a FROM u WHERE NOT EXISTS (SELECT 1 FROM history_attributes AS l "
+    "WHERE l.tenant = $1 AND l.entity_id = u.e AND l.attribute = u.a) ORDER BY 2, 3 ON CONFLICT DO NOTHING), "
+    "known AS (INSERT INTO history_entities (tenant, id, types, scope) "
+    "SELECT e.tenant, e.id, e.types, e.scope FROM unnest($13::text[]) AS k(id) "
+    "JOIN entities AS e ON e.tenant = $1 AND e.id = k.id "
+    "WHERE NOT EXISTS (SELECT 1 FROM history_entities AS h WHERE h.tenant = $1 AND h.id = k.id) "
+    "ORDER BY e.id ON CONFLICT DO NOTHING) "
     "INSERT INTO history (tenant, entity_id, attribute, dataset_id, ts, observed_at, created_at, modified_at, "
     "deleted_at, num, value, doc) "
     f"SELECT $1, u.e, u.a, u.d, {_ts('u.t')}, {_ts('u.o')}, {_ts('u.c')}, {_ts('u.m')}, {_ts('u.x')}, u.n, u.v, u.doc::jsonb "
-    "FROM unnest($2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::int8[], $8::int8[], $9::int8[], "
-    "$10::float8[], $11::text[], $12::text[]) AS u(e, a, d, t, o, c, m, x, n, v, doc)"
+    "FROM u"
 )
 UPSERT_ENTITY = (
     "INSERT INTO history_entities (tenant, id, types, scope, deleted_at) VALUES ($1, $2, $3, $4, "
     f"{_ts('$5')}) ON CONFLICT (tenant, id) DO UPDATE SET types = excluded.types, scope = excluded.scope, "
     "deleted_at = excluded.deleted_at"
-)
-INSERT_ATTRIBUTES = (
-    "INSERT INTO history_attributes (tenant, entity_id, attribute) "
-    "SELECT $1, u.e, u.a FROM unnest($2::text[], $3::text[]) AS u(e, a) ON CONFLICT DO NOTHING"
 )
 _ENTITY_COLUMNS = f"id, types, scope, {_ms('deleted_at')}"
 SELECT_ENTITY = f"SELECT {_ENTITY_COLUMNS} FROM history_entities WHERE tenant = $1 AND id = $2"
@@ -134,31 +152,38 @@ def _row(record: InstanceRecord) -> tuple[Any, ...]:
     )
 
 
-async def insert_instances(conn: Any, tenant: str, records: Sequence[InstanceRecord]) -> None:
+async def insert_instances(
+    conn: Any, tenant: str, records: Sequence[InstanceRecord], updated_ids: Sequence[str] = ()
+) -> None:
+    """Insert the instances and list their attributes; make the history entities of `updated_ids`
+    (sorted) that have none, from their current row (RECORD_INSTANCES)."""
     if records:
-        await conn.execute(INSERT_INSTANCES, tenant, *_columns([_row(record) for record in records], 11))
+        await conn.execute(RECORD_INSTANCES, tenant, *_columns([_row(record) for record in records], 11), list(updated_ids))
 
 
 async def record_writes(conn: Any, tenant: str, writes: Sequence[Write], now_ms: int) -> None:
-    """Record what the entity writes changed, in one INSERT for all their instances."""
+    """Record what the entity writes changed, in one INSERT for all their instances.
+
+    The history's entity row is written where the entity changes as a whole (created, deleted, its
+    types or scope changed); an update that records instances passes the entity's id to
+    insert_instances, which makes the row only if it is missing (the history was deleted).
+    """
     records: list[InstanceRecord] = []
-    attributes: list[tuple[str, str]] = []
     changes: list[HistoryEntity] = []
+    updated: set[str] = set()
     for before, after in writes:
         found = history_records(before, after, now_ms)
         change = entity_change(before, after, now_ms)
         if change is not None:
             changes.append(change)
-        if found:
-            records.extend(found)
-            attributes.extend((found[0].entity_id, attribute) for attribute in new_attributes(before, found))
+        elif found:
+            updated.add(found[0].entity_id)
+        records.extend(found)
     if len(changes) == 1:
         await write_entity(conn, tenant, changes[0])
     elif changes:  # a batch: one pipelined statement (the writes come sorted by id: locks in one order)
         await conn.executemany(UPSERT_ENTITY, [_entity_row(tenant, change) for change in changes])
-    if attributes:
-        await conn.execute(INSERT_ATTRIBUTES, tenant, *_columns(sorted(attributes), 2))
-    await insert_instances(conn, tenant, records)
+    await insert_instances(conn, tenant, records, sorted(updated))
 
 
 def _entity_row(tenant: str, entity: HistoryEntity) -> tuple[Any, ...]:
@@ -183,9 +208,6 @@ async def add_instances(conn: Any, tenant: str, entity: HistoryEntity, records: 
             scope = tuple(found[2])
         deleted_at = found[3]
     await write_entity(conn, tenant, HistoryEntity(entity.id, tuple(types), scope, deleted_at))
-    attributes = sorted({record.attribute for record in records})
-    if attributes:
-        await conn.execute(INSERT_ATTRIBUTES, tenant, [entity.id] * len(attributes), attributes)
     await insert_instances(conn, tenant, records)
     return found is None
 
