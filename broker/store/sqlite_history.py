@@ -93,8 +93,16 @@ UPSERT_ENTITY = (
     "ON CONFLICT (tenant, id) DO UPDATE SET types = excluded.types, scope = excluded.scope, deleted_at = excluded.deleted_at, "
     f"attributes = {_MERGE_ATTRIBUTES.format(new='excluded.attributes')}"
 )
-# (attributes JSON, tenant, entity id): a write that brings attributes without changing the entity row.
-ADD_ATTRIBUTES = f"UPDATE history_entities SET attributes = {_MERGE_ATTRIBUTES.format(new='?1')} WHERE tenant = ?2 AND id = ?3"
+# An update that keeps the entity's types and scope but records instances: the entity's row is made when
+# the history has none (its history was deleted through the temporal API while the entity lived on), and
+# the attributes are listed again where they are not (an attribute whose history was deleted). The row is
+# rewritten only then: the WHERE of DO UPDATE leaves a row that lists them all as it is.
+ENSURE_ENTITY = (
+    "INSERT INTO history_entities (tenant, id, types, scope, deleted_at, attributes) VALUES (?, ?, ?, ?, NULL, ?) "
+    f"ON CONFLICT (tenant, id) DO UPDATE SET attributes = {_MERGE_ATTRIBUTES.format(new='excluded.attributes')} "
+    "WHERE EXISTS (SELECT 1 FROM json_each(excluded.attributes) AS n "
+    "WHERE n.value NOT IN (SELECT value FROM json_each(history_entities.attributes)))"
+)
 REMOVE_ATTRIBUTE = (
     "UPDATE history_entities SET attributes = (SELECT json_group_array(value) FROM json_each(attributes) WHERE value <> ?1) "
     "WHERE tenant = ?2 AND id = ?3 AND EXISTS (SELECT 1 FROM json_each(attributes) WHERE value = ?1)"
@@ -130,20 +138,20 @@ def row_of(tenant: str, record: InstanceRecord) -> tuple[Any, ...]:
 class PendingHistory:
     """The history rows of a batch, written with one executemany per statement at its end (`flush`).
 
-    `entities` are UPSERT_ENTITY rows, `attributes` ADD_ATTRIBUTES rows (attributes an update brings to
-    an entity whose row it does not otherwise change), `instances` INSERT_INSTANCE rows.
+    `entities` are UPSERT_ENTITY rows, `ensured` ENSURE_ENTITY rows (updates that leave the entity's
+    row as it is unless the history lost it or some of its attributes), `instances` INSERT_INSTANCE rows.
     """
 
     def __init__(self) -> None:
         self.entities: list[tuple[Any, ...]] = []
-        self.attributes: list[tuple[str, str, str]] = []
+        self.ensured: list[tuple[Any, ...]] = []
         self.instances: list[tuple[Any, ...]] = []
 
     def flush(self, conn: sqlite3.Connection) -> None:
         if self.entities:  # in order: an entity written twice in the batch ends as written last
             conn.executemany(UPSERT_ENTITY, self.entities)
-        if self.attributes:  # after the entities: a union, to rows a creation in this batch may have made
-            conn.executemany(ADD_ATTRIBUTES, self.attributes)
+        if self.ensured:  # after the entities: a union, to rows a creation in this batch may have made
+            conn.executemany(ENSURE_ENTITY, self.ensured)
         if self.instances:
             conn.executemany(INSERT_INSTANCE, self.instances)
 
@@ -157,7 +165,9 @@ def record_write(
 ) -> None:
     """Record what an entity write changed: its new or changed instances, and deletions.
 
-    With `pending`, the rows are collected for a batch's `PendingHistory.flush` instead of written now.
+    Every attribute that gets an instance (a value or a deletion) is listed in the entity's history row,
+    which is made again if the temporal API deleted it: a write after such a deletion starts the history
+    anew. With `pending`, the rows are collected for a batch's `PendingHistory.flush` instead of written now.
     """
     history = pending if pending is not None else PendingHistory()
     records = history_fields(before, after)
@@ -165,11 +175,10 @@ def record_write(
         history.entities.append(_created_entity_row(tenant, after, records))
     else:
         change = entity_change(before, after)
-        attributes = _new_attributes(before, records) if records else []
         if change is not None:
-            history.entities.append(entity_row(tenant, change, attributes))
-        elif attributes:
-            history.attributes.append((orjson.dumps(attributes).decode(), tenant, records[0][0]))
+            history.entities.append(entity_row(tenant, change, _attributes_of(records)))
+        elif records and after is not None:
+            history.ensured.append(_ensured_row(tenant, after, records))
     if records:
         history.instances.extend(_row_of_fields(tenant, fields) for fields in records)
     if pending is None:
@@ -177,17 +186,27 @@ def record_write(
 
 
 def _created_entity_row(tenant: str, entity: dict[str, Any], records: list[RecordFields]) -> tuple[Any, ...]:
-    """entity_row(tenant, entity_change(None, entity), _new_attributes(None, records)) without the HistoryEntity."""
+    """entity_row(tenant, entity_change(None, entity), _attributes_of(records)) without the HistoryEntity."""
+    attributes = orjson.dumps(_attributes_of(records)).decode() if records else "[]"
+    return (tenant, entity["id"], orjson.dumps(list(entity["type"])).decode(), _scope_text(entity), None, attributes)
+
+
+def _ensured_row(tenant: str, entity: dict[str, Any], records: list[RecordFields]) -> tuple[Any, ...]:
+    """The ENSURE_ENTITY row of an update of `entity` that recorded `records`."""
+    attributes = orjson.dumps(_attributes_of(records)).decode()
+    return (tenant, entity["id"], orjson.dumps(list(entity["type"])).decode(), _scope_text(entity), attributes)
+
+
+def _scope_text(entity: dict[str, Any]) -> str | None:
     scope = entity.get("scope")
-    if scope is not None:
-        scope = orjson.dumps([scope] if isinstance(scope, str) else list(scope)).decode()
-    attributes = orjson.dumps(sorted({r[1] for r in records})).decode() if records else "[]"
-    return (tenant, entity["id"], orjson.dumps(list(entity["type"])).decode(), scope, None, attributes)
+    if scope is None:
+        return None
+    return orjson.dumps([scope] if isinstance(scope, str) else list(scope)).decode()
 
 
-def _new_attributes(before: dict[str, Any] | None, records: list[RecordFields]) -> list[str]:
-    """temporal.instances.new_attributes on record fields (attribute 1, deleted_at_ms 10)."""
-    return sorted({r[1] for r in records if r[10] is None and (before is None or r[1] not in before)})
+def _attributes_of(records: list[RecordFields]) -> list[str]:
+    """The attributes (field 1) that get an instance, sorted: all of them are listed in the history."""
+    return sorted({r[1] for r in records})
 
 
 def _row_of_fields(tenant: str, fields: RecordFields) -> tuple[Any, ...]:

@@ -9,7 +9,6 @@ instance (a value or a deletion) in `history_attributes`, whose instances are th
 deletion. The hypothesis test runs random sequences of writes and deletions against a Python model of
 that temporal view.
 
-The SQLite store's history layout is being rewritten; its parametrisations are expected to fail until then.
 """
 
 from __future__ import annotations
@@ -29,7 +28,6 @@ from broker.errors import ResourceNotFound
 from broker.store import PostgresStore, SqliteStore, Store
 from broker.temporal import HistoryWindow
 
-SQLITE_PENDING = pytest.mark.xfail(strict=True, reason="SQLite history layout rewrite pending")
 T = "https://example.org/Thing"
 TEMP = "https://example.org/temperature"
 HUMIDITY = "https://example.org/humidity"
@@ -41,8 +39,8 @@ EVERYTHING = HistoryWindow()
 
 @pytest.fixture(
     params=[
-        pytest.param("sqlite-file", marks=SQLITE_PENDING),
-        pytest.param("sqlite-memory", marks=SQLITE_PENDING),
+        "sqlite-file",
+        "sqlite-memory",
         "postgres",
     ]
 )

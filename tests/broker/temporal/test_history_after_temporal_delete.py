@@ -12,7 +12,6 @@ that entity starts a new temporal representation. The contract, on both stores:
 - the other attributes keep their history;
 - DELETE /entities/{id} afterwards records the deletion of every attribute, as for any entity.
 
-The SQLite store's history layout is being rewritten; its parametrisation is expected to fail until then.
 """
 
 from __future__ import annotations
@@ -31,13 +30,12 @@ from tests.conftest import API
 
 TEMPORAL = f"{API}/temporal/entities"
 NULL = "urn:ngsi-ld:null"
-SQLITE_PENDING = pytest.mark.xfail(strict=True, reason="SQLite history layout rewrite pending")
 Write = Callable[[httpx.AsyncClient, str, float, int], Awaitable[None]]
 
 
-@pytest.fixture(params=[pytest.param("sqlite", marks=SQLITE_PENDING), "postgres"])
+@pytest.fixture(params=["sqlite", "postgres"])
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    """tests/conftest.py's settings, with the SQLite store marked as pending."""
+    """tests/conftest.py's settings, for each store."""
     if request.param == "postgres":
         return Settings.from_mapping({}, store=request.getfixturevalue("postgres_dsn"), postgres_pool_size=4)
     return Settings.from_mapping({}, store=f"sqlite:///{tmp_path}/broker.db")
