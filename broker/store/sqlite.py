@@ -331,9 +331,12 @@ class SqliteStore:
         tenant: str,
         before: ExpandedEntity | None,
         after: ExpandedEntity | None,
+        *,
+        relist: bool = False,
     ) -> None:
-        """Insert, update or delete one entity row, with its counters, type index and history rows."""
-        sqlite_history.record_write(conn, tenant, before, after)
+        """Insert, update or delete one entity row, with its counters, type index and history rows
+        (`relist`: the entity's row is marked history_deleted, see sqlite_history.record_write)."""
+        sqlite_history.record_write(conn, tenant, before, after, relist=relist)
         writes = EntityWrites(tenant)
         writes.add(before, after)
         self._flush(conn, writes)
@@ -377,13 +380,13 @@ class SqliteStore:
     ) -> Modification[T]:
         def run() -> Modification[T]:
             with self._transaction() as conn:
-                found = conn.execute(sql.SELECT_DOC, (tenant, entity_id)).fetchone()
+                found = conn.execute(sql.SELECT_FOR_WRITE, (tenant, entity_id)).fetchone()
                 if found is None:
                     raise ResourceNotFound(f"entity {entity_id} not found")
                 before = orjson.loads(found[0])
                 after = orjson.loads(found[0])
                 result = change(after)
-                self._write_entity(conn, tenant, before, after)
+                self._write_entity(conn, tenant, before, after, relist=bool(found[1]))
             return Modification(before, after, result)
 
         return await self._on_writer(run)
@@ -391,11 +394,11 @@ class SqliteStore:
     async def delete_entity(self, tenant: str, entity_id: str) -> ExpandedEntity:
         def run() -> ExpandedEntity:
             with self._transaction() as conn:
-                found = conn.execute(sql.SELECT_DOC, (tenant, entity_id)).fetchone()
+                found = conn.execute(sql.SELECT_FOR_WRITE, (tenant, entity_id)).fetchone()
                 if found is None:
                     raise ResourceNotFound(f"entity {entity_id} not found")
                 before: ExpandedEntity = orjson.loads(found[0])
-                self._write_entity(conn, tenant, before, None)
+                self._write_entity(conn, tenant, before, None, relist=bool(found[1]))
             return before
 
         return await self._on_writer(run)
@@ -404,7 +407,8 @@ class SqliteStore:
         def run() -> list[BatchOutcome]:
             with self._transaction() as conn:
                 docs: dict[str, str] = {}
-                stored = _load_many(conn, tenant, list(dict.fromkeys(entity_id for entity_id, _ in changes)), docs)
+                relist: set[str] = set()
+                stored = _load_many(conn, tenant, list(dict.fromkeys(entity_id for entity_id, _ in changes)), docs, relist)
                 current: dict[str, ExpandedEntity | None] = dict(stored)
                 outcomes: list[BatchOutcome] = []
                 for entity_id, change in changes:
@@ -427,7 +431,9 @@ class SqliteStore:
                 history = sqlite_history.PendingHistory()
                 for outcome in outcomes:
                     if outcome.error is None and outcome.before is not outcome.after:
-                        sqlite_history.record_write(conn, tenant, outcome.before, outcome.after, history)
+                        sqlite_history.record_write(
+                            conn, tenant, outcome.before, outcome.after, history, relist=outcome.entity_id in relist
+                        )
                 writes = EntityWrites(tenant)
                 for entity_id, after in current.items():
                     before = stored.get(entity_id)
@@ -850,18 +856,27 @@ def _add(where: list[str], params: list[Any], compiled: tuple[str, list[Any]]) -
 
 
 def _load_many(
-    conn: sqlite3.Connection, tenant: str, ids: list[str], docs: dict[str, str] | None = None
+    conn: sqlite3.Connection,
+    tenant: str,
+    ids: list[str],
+    docs: dict[str, str] | None = None,
+    relist: set[str] | None = None,
 ) -> dict[str, ExpandedEntity]:
-    """The stored entities of `ids` that exist; `docs`, when given, receives each one's JSON text too."""
+    """The stored entities of `ids` that exist; `docs`, when given, receives each one's JSON text too,
+    and `relist` the ids of those marked history_deleted (see sqlite_history.record_write)."""
     found: dict[str, ExpandedEntity] = {}
     for start in range(0, len(ids), _IN_CHUNK):
         chunk = ids[start : start + _IN_CHUNK]
         marks = ",".join("?" * len(chunk))
-        rows = conn.execute(f"SELECT id, doc FROM entities WHERE tenant = ? AND id IN ({marks})", (tenant, *chunk))
-        for entity_id, doc in rows:
+        rows = conn.execute(
+            f"SELECT id, doc, history_deleted FROM entities WHERE tenant = ? AND id IN ({marks})", (tenant, *chunk)
+        )
+        for entity_id, doc, history_deleted in rows:
             found[entity_id] = orjson.loads(doc)
             if docs is not None:
                 docs[entity_id] = doc
+            if history_deleted and relist is not None:
+                relist.add(entity_id)
     return found
 
 

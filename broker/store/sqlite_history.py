@@ -77,6 +77,22 @@ WHERE history_entities.tenant = grouped.tenant AND history_entities.id = grouped
 DROP TABLE history_attributes;
 """
 
+# An entity whose history the temporal API deleted, in whole or an attribute of it, while the entity lived
+# on: its later writes must make its history row again and list the attributes they record
+# (record_write's `relist`). The writes read the entity's row anyway, so the mark costs them nothing;
+# the entities marked are those whose history today lacks their row or one of their attributes.
+MIGRATION_RELIST = """
+ALTER TABLE entities ADD COLUMN history_deleted INTEGER NOT NULL DEFAULT 0;
+UPDATE entities SET history_deleted = 1 WHERE NOT EXISTS (
+    SELECT 1 FROM history_entities AS h WHERE h.tenant = entities.tenant AND h.id = entities.id AND NOT EXISTS (
+        SELECT 1 FROM json_each(entities.doc) AS a
+        WHERE a.key NOT IN ('id', 'type', 'scope', 'createdAt', 'modifiedAt', 'deletedAt')
+        AND a.key NOT IN (SELECT value FROM json_each(h.attributes))
+    )
+);
+"""
+MARK_DELETED = "UPDATE entities SET history_deleted = 1 WHERE tenant = ? AND id = ? AND history_deleted = 0"
+
 INSERT_INSTANCE = (
     "INSERT INTO history (tenant, entity_id, attribute, dataset_id, ts, observed_at, created_at, modified_at, "
     "deleted_at, num, value, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -93,10 +109,9 @@ UPSERT_ENTITY = (
     "ON CONFLICT (tenant, id) DO UPDATE SET types = excluded.types, scope = excluded.scope, deleted_at = excluded.deleted_at, "
     f"attributes = {_MERGE_ATTRIBUTES.format(new='excluded.attributes')}"
 )
-# An update that keeps the entity's types and scope but records instances: the entity's row is made when
-# the history has none (its history was deleted through the temporal API while the entity lived on), and
-# the attributes are listed again where they are not (an attribute whose history was deleted). The row is
-# rewritten only then: the WHERE of DO UPDATE leaves a row that lists them all as it is.
+# An update that keeps the entity's types and scope but records instances of attributes the history may
+# not list: attributes new to the entity, or any after the temporal API deleted some of its history (the
+# entity's row is then made again if it is gone). The row is rewritten only when it lacks one of them.
 ENSURE_ENTITY = (
     "INSERT INTO history_entities (tenant, id, types, scope, deleted_at, attributes) VALUES (?, ?, ?, ?, NULL, ?) "
     f"ON CONFLICT (tenant, id) DO UPDATE SET attributes = {_MERGE_ATTRIBUTES.format(new='excluded.attributes')} "
@@ -162,12 +177,16 @@ def record_write(
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
     pending: PendingHistory | None = None,
+    *,
+    relist: bool = False,
 ) -> None:
     """Record what an entity write changed: its new or changed instances, and deletions.
 
-    Every attribute that gets an instance (a value or a deletion) is listed in the entity's history row,
-    which is made again if the temporal API deleted it: a write after such a deletion starts the history
-    anew. With `pending`, the rows are collected for a batch's `PendingHistory.flush` instead of written now.
+    Every attribute that gets an instance (a value or a deletion) is listed in the entity's history row.
+    `relist`: the temporal API deleted some of the entity's history (its row is marked history_deleted),
+    so the row is made again if it is gone and the attributes listed again: a write after such a deletion
+    starts the history anew. With `pending`, the rows are collected for a batch's `PendingHistory.flush`
+    instead of written now.
     """
     history = pending if pending is not None else PendingHistory()
     records = history_fields(before, after)
@@ -177,7 +196,7 @@ def record_write(
         change = entity_change(before, after)
         if change is not None:
             history.entities.append(entity_row(tenant, change, _attributes_of(records)))
-        elif records and after is not None:
+        elif records and after is not None and before is not None and (relist or any(r[1] not in before for r in records)):
             history.ensured.append(_ensured_row(tenant, after, records))
     if records:
         history.instances.extend(_row_of_fields(tenant, fields) for fields in records)
@@ -460,12 +479,16 @@ def delete_attribute(
     ).fetchone()
     if remaining is None:
         conn.execute(REMOVE_ATTRIBUTE, (attribute, tenant, entity_id))
+        conn.execute(MARK_DELETED, (tenant, entity_id))
     return cursor.rowcount > 0
 
 
 def delete_entity(conn: sqlite3.Connection, tenant: str, entity_id: str) -> bool:
     conn.execute("DELETE FROM history WHERE tenant = ? AND entity_id = ?", (tenant, entity_id))
-    return conn.execute("DELETE FROM history_entities WHERE tenant = ? AND id = ?", (tenant, entity_id)).rowcount > 0
+    deleted = conn.execute("DELETE FROM history_entities WHERE tenant = ? AND id = ?", (tenant, entity_id)).rowcount > 0
+    if deleted:
+        conn.execute(MARK_DELETED, (tenant, entity_id))
+    return deleted
 
 
 def purge(conn: sqlite3.Connection, tenant: str, before_ms: int) -> int:
@@ -478,6 +501,7 @@ def purge(conn: sqlite3.Connection, tenant: str, before_ms: int) -> int:
 __all__ = [
     "MIGRATION",
     "MIGRATION_ATTRIBUTES",
+    "MIGRATION_RELIST",
     "add_instances",
     "aggregate",
     "delete_attribute",

@@ -97,9 +97,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE VIRTUAL TABLE geo_rtree USING rtree (id, min_lon, max_lon, min_lat, max_lat);
     """,
     sqlite_history.MIGRATION_ATTRIBUTES,  # 8: the attributes of an entity's history in its row of history_entities
+    sqlite_history.MIGRATION_RELIST,  # 9: entities whose history the temporal API deleted while they lived
 )
 
 SELECT_DOC = "SELECT doc FROM entities WHERE tenant = ? AND id = ?"
+# A write's read of the entity: its document, and whether the temporal API deleted some of its history.
+SELECT_FOR_WRITE = "SELECT doc, history_deleted FROM entities WHERE tenant = ? AND id = ?"
 INSERT_ENTITY = "INSERT INTO entities (tenant, id, types, created_at, modified_at, doc) VALUES (?, ?, ?, ?, ?, ?)"
 UPDATE_ENTITY = "UPDATE entities SET types = ?, modified_at = ?, doc = ? WHERE tenant = ? AND id = ?"
 DELETE_ENTITY = "DELETE FROM entities WHERE tenant = ? AND id = ?"

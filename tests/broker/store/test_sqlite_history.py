@@ -21,7 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from broker.errors import AlreadyExists, ResourceNotFound
-from broker.store import PostgresStore, SqliteStore, Store, sqlite_history
+from broker.entities import batch
+from broker.store import PostgresStore, SqliteStore, Store, sqlite_history, sqlite_schema
 from broker.temporal import HistoryEntity, HistoryWindow, instance_record
 from broker.temporal.instances import entity_change, history_records, new_attributes
 from broker.temporal.times import datetime_ms
@@ -262,5 +263,57 @@ async def test_a_history_of_the_old_layout_answers_the_same_after_the_migration(
     conn = sqlite3.connect(path)
     try:
         assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'history_attributes'").fetchone() is None
+    finally:
+        conn.close()
+
+
+# -- migration 9: the entities whose history the temporal API deleted ---------------------------------
+
+
+async def test_entities_whose_history_was_deleted_before_the_migration_start_it_anew_when_written(tmp_path: Path) -> None:
+    """Version 8 lost the history of a write after a temporal deletion; the migration marks the entities
+    whose history lacks their row or one of their attributes, so that their next write starts it anew."""
+    path = tmp_path / "version-8.db"
+    conn = sqlite3.connect(path)
+    sqlite_at_version(conn, 8)
+    entities = {
+        "urn:x:1": entity_with("urn:x:1", {ATTRS[0]: 1, ATTRS[1]: 1}),  # its history deleted (DELETE /temporal/entities/{id})
+        "urn:x:2": entity_with("urn:x:2", {ATTRS[0]: 1, ATTRS[1]: 1}),  # ATTRS[1]'s history deleted
+        "urn:x:3": entity_with("urn:x:3", {ATTRS[0]: 1}),  # untouched
+    }
+    for entity_id, doc in entities.items():
+        conn.execute(
+            sqlite_schema.INSERT_ENTITY, ("", entity_id, orjson.dumps(doc["type"]).decode(), STAMP, STAMP, orjson.dumps(doc).decode())
+        )
+        sqlite_history.record_write(conn, "", None, doc)
+    # What version 8's delete_entity and delete_attribute did.
+    conn.execute("DELETE FROM history WHERE entity_id = 'urn:x:1'")
+    conn.execute("DELETE FROM history_entities WHERE id = 'urn:x:1'")
+    conn.execute("DELETE FROM history WHERE entity_id = 'urn:x:2' AND attribute = ?", (ATTRS[1],))
+    conn.execute(sqlite_history.REMOVE_ATTRIBUTE, (ATTRS[1], "", "urn:x:2"))
+    conn.commit()
+    conn.close()
+    later = "2026-07-01T02:00:00.000Z"
+    async with SqliteStore(str(path)) as store:
+        assert await store.retrieve_history_entity("", "urn:x:1") is None
+        for entity_id in entities:
+            await store.batch_modify(
+                "", [(entity_id, batch.update(entity_with(entity_id, {ATTRS[0]: 0, ATTRS[1]: 0}, later), later, no_overwrite=False))]
+            )
+        assert await store.history_attributes("", "urn:x:1") == [ATTRS[0], ATTRS[1]]
+        assert await store.history_attributes("", "urn:x:2") == [ATTRS[0], ATTRS[1]]
+        assert await store.history_attributes("", "urn:x:3") == [ATTRS[0], ATTRS[1]]  # ATTRS[1] new to it
+        for entity_id, attribute, values in (
+            ("urn:x:1", ATTRS[0], [0]),  # only what was written after the deletion
+            ("urn:x:2", ATTRS[0], [1, 0]),
+            ("urn:x:2", ATTRS[1], [0]),
+            ("urn:x:3", ATTRS[0], [1, 0]),
+        ):
+            rows = await store.read_history("", entity_id, attribute, HistoryWindow(), limit=10)
+            assert [row.doc["value"] for row in rows] == values, (entity_id, attribute)
+    conn = sqlite3.connect(path)
+    try:
+        marked = conn.execute("SELECT id FROM entities WHERE history_deleted = 1 ORDER BY id").fetchall()
+        assert marked == [("urn:x:1",), ("urn:x:2",)]
     finally:
         conn.close()
