@@ -30,7 +30,7 @@ import asyncio
 import contextlib
 import inspect
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Collection, Iterator
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -271,22 +271,24 @@ class PostgresStore:
         self, tenant: str, entity_id: str, change: Callable[[ExpandedEntity], T]
     ) -> Modification[T]:
         async def work(conn: Connection) -> Modification[T]:
-            before: ExpandedEntity | None = await conn.fetchval(sql.SELECT_DOC_FOR_UPDATE, tenant, entity_id)
-            if before is None:
+            found = await conn.fetchrow(sql.SELECT_FOR_WRITE, tenant, entity_id)
+            if found is None:
                 raise ResourceNotFound(f"entity {entity_id} not found")
+            before: ExpandedEntity = found[0]
             after = _copy(before)
             result = change(after)
-            await self._write_entities(conn, tenant, [(before, after)])
+            await self._write_entities(conn, tenant, [(before, after)], relist=_marked(entity_id, found[1]))
             return Modification(before, after, result)
 
         return await self._write(work)
 
     async def delete_entity(self, tenant: str, entity_id: str) -> ExpandedEntity:
         async def work(conn: Connection) -> ExpandedEntity:
-            before: ExpandedEntity | None = await conn.fetchval(sql.SELECT_DOC_FOR_UPDATE, tenant, entity_id)
-            if before is None:
+            found = await conn.fetchrow(sql.SELECT_FOR_WRITE, tenant, entity_id)
+            if found is None:
                 raise ResourceNotFound(f"entity {entity_id} not found")
-            await self._write_entities(conn, tenant, [(before, None)])
+            before: ExpandedEntity = found[0]
+            await self._write_entities(conn, tenant, [(before, None)], relist=_marked(entity_id, found[1]))
             return before
 
         return await self._write(work)
@@ -294,9 +296,12 @@ class PostgresStore:
     async def batch_modify(self, tenant: str, changes: list[tuple[str, BatchChange]]) -> list[BatchOutcome]:
         async def work(conn: Connection) -> tuple[list[BatchOutcome], bool]:
             ids = list(dict.fromkeys(entity_id for entity_id, _ in changes))
-            stored: dict[str, ExpandedEntity] = {
-                row[0]: row[1] for row in await conn.fetch(sql.SELECT_DOCS_FOR_UPDATE, tenant, ids)
-            }
+            stored: dict[str, ExpandedEntity] = {}
+            relist: set[str] = set()
+            for row in await conn.fetch(sql.SELECT_MANY_FOR_WRITE, tenant, ids):
+                stored[row[0]] = row[1]
+                if row[2]:
+                    relist.add(row[0])
             current: dict[str, ExpandedEntity | None] = dict(stored)
             outcomes: list[BatchOutcome] = []
             for entity_id, change in changes:
@@ -320,7 +325,7 @@ class PostgresStore:
                 for outcome in outcomes
                 if outcome.error is None and outcome.before is not outcome.after
             ]
-            created = await self._write_entities(conn, tenant, writes, history_writes=steps)
+            created = await self._write_entities(conn, tenant, writes, history_writes=steps, relist=relist)
             return outcomes, created
 
         outcomes, created = await self._write(work, retry_unique=True)
@@ -342,12 +347,20 @@ class PostgresStore:
         return await self._read(work)
 
     async def _write_entities(
-        self, conn: Connection, tenant: str, writes: list[Write], *, history_writes: list[Write] | None = None
+        self,
+        conn: Connection,
+        tenant: str,
+        writes: list[Write],
+        *,
+        history_writes: list[Write] | None = None,
+        relist: Collection[str] = frozenset(),
     ) -> bool:
-        """Insert, update and delete entity rows, with their counters, type index and geometries.
+        """Insert, update and delete entity rows, with their counters, type index, geometries and history.
 
         Rows and counter keys are written in sorted order, so concurrent transactions lock them
         in one order and do not deadlock. True when an entity was created (the tenant now exists).
+        `relist`: the ids among the writes whose rows are marked history_deleted
+        (postgres_history.record_writes).
         """
         inserts, updates, deletes = [], [], []
         for before, after in sorted(writes, key=lambda pair: entity_id_of(*pair)):
@@ -381,7 +394,7 @@ class PostgresStore:
         await write_counters(conn, tenant, writes)
         await write_geometries(conn, tenant, writes)
         await postgres_history.record_writes(
-            conn, tenant, writes if history_writes is None else history_writes, int(time.time() * 1000)
+            conn, tenant, writes if history_writes is None else history_writes, int(time.time() * 1000), relist
         )
         return bool(inserts)
 
@@ -647,6 +660,11 @@ async def _init_connection(conn: Connection) -> None:
     await conn.set_type_codec(
         "jsonb", schema="pg_catalog", encoder=_jsonb_encode, decoder=_jsonb_decode, format="binary"
     )
+
+
+def _marked(entity_id: str, history_deleted: bool) -> frozenset[str]:
+    """The `relist` of one entity's write: the entity, if its row is marked history_deleted."""
+    return frozenset((entity_id,)) if history_deleted else frozenset()
 
 
 def _scope(entity: ExpandedEntity) -> list[str] | None:

@@ -15,22 +15,25 @@ Aggregations run in one GROUP BY: date_bin for fixed periods, month arithmetic f
 ones, var_pop for the variance (stddev is its square root: the population standard deviation).
 
 The history of an entity can be deleted while the entity lives on (DELETE /temporal/entities/{id}
-or .../attrs/{attrId}); its next writes start a new one. The entity writes do not read the history
-tables to find out, so the statement that inserts their instances (RECORD_INSTANCES) also lists
-every attribute given an instance and makes the history_entities row of an updated entity that
-has none: an index probe per attribute and per entity, and no statement of their own on the hot
-write path.
+or .../attrs/{attrId}); its next writes start a new one. Those deletions mark the entity's row
+(`entities.history_deleted`, MARK_DELETED), which the entity writes read with the document they
+read anyway. Only the writes of a marked entity make its history_entities row again if it is gone
+and list every attribute they give an instance; the others list only the attributes new to the
+entity. The hot path (an update of attributes the entity has) stays one plain INSERT
+(INSERT_INSTANCES); the listing, when there is any, is folded into that statement
+(RECORD_INSTANCES). The mark is never cleared: a marked entity keeps paying an index probe per
+attribute it writes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import orjson
 from asyncpg import exceptions as pg  # type: ignore[import-untyped]
 
-from broker.temporal.instances import entity_change, history_records
+from broker.temporal.instances import entity_change, history_records, new_attributes
 from broker.temporal.model import (
     AggregatedPeriod,
     AggregationPlan,
@@ -83,6 +86,28 @@ CREATE TABLE history_attributes (
 );
 """
 
+# An entity whose history the temporal API deleted, in whole or an attribute of it, while the entity
+# lived on: its later writes must make its history row again and list the attributes they record
+# (record_writes' `relist`). The writes read the entity's row anyway, so the mark costs them nothing;
+# the entities marked are those whose history today lacks their row or one of their attributes (the
+# keys of the expanded document but its core members). A constant default: no table rewrite.
+MIGRATION_RELIST = """
+ALTER TABLE entities ADD COLUMN history_deleted boolean NOT NULL DEFAULT false;
+UPDATE entities AS e SET history_deleted = true
+WHERE NOT EXISTS (SELECT 1 FROM history_entities AS h WHERE h.tenant = e.tenant AND h.id = e.id)
+OR EXISTS (
+    SELECT 1 FROM jsonb_object_keys(e.doc) AS k(attribute)
+    WHERE k.attribute NOT IN ('id', 'type', 'scope', 'createdAt', 'modifiedAt', 'deletedAt')
+    AND NOT EXISTS (
+        SELECT 1 FROM history_attributes AS l WHERE l.tenant = e.tenant AND l.entity_id = e.id AND l.attribute = k.attribute
+    )
+);
+"""
+# Run before the rows of history_entities or history_attributes are deleted: the entity's row is then
+# locked first, as the entity writes lock it before they write those tables, so the two cannot
+# deadlock. A marked row is left as it is (no new row version).
+MARK_DELETED = "UPDATE entities SET history_deleted = true WHERE tenant = $1 AND id = $2 AND NOT history_deleted"
+
 
 def _ts(placeholder: str) -> str:
     return f"to_timestamp({placeholder}::float8 / 1000)"
@@ -92,27 +117,31 @@ def _ms(column: str) -> str:
     return f"(extract(epoch FROM {column}) * 1000)::int8"
 
 
-# The instances ($2 to $12, one array per column), with two more effects in the same statement:
-# every (entity, attribute) given an instance and not listed in history_attributes is listed, and
-# each entity of $13 (updated entities) without a history_entities row gets one, with its current
-# types and scope (its entities row, already written in this transaction). Both look the keys up
-# first (an index probe each; the entities row is read only for a missing history row) and insert
-# only what is missing, in sorted order, with ON CONFLICT DO NOTHING for a concurrent writer.
-RECORD_INSTANCES = (
-    "WITH u AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::int8[], "
-    "$8::int8[], $9::int8[], $10::float8[], $11::text[], $12::text[]) AS u(e, a, d, t, o, c, m, x, n, v, doc)), "
-    "listed AS (INSERT INTO history_attributes (tenant, entity_id, attribute) "
-    "SELECT DISTINCT $1, u.e, u.a FROM u WHERE NOT EXISTS (SELECT 1 FROM history_attributes AS l "
-    "WHERE l.tenant = $1 AND l.entity_id = u.e AND l.attribute = u.a) ORDER BY 2, 3 ON CONFLICT DO NOTHING), "
-    "known AS (INSERT INTO history_entities (tenant, id, types, scope) "
-    "SELECT e.tenant, e.id, e.types, e.scope FROM unnest($13::text[]) AS k(id) "
-    "JOIN entities AS e ON e.tenant = $1 AND e.id = k.id "
-    "WHERE NOT EXISTS (SELECT 1 FROM history_entities AS h WHERE h.tenant = $1 AND h.id = k.id) "
-    "ORDER BY e.id ON CONFLICT DO NOTHING) "
+_UNNEST_INSTANCES = (
+    "unnest($2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::int8[], $8::int8[], $9::int8[], "
+    "$10::float8[], $11::text[], $12::text[]) AS u(e, a, d, t, o, c, m, x, n, v, doc)"
+)
+_INSERT_HISTORY = (
     "INSERT INTO history (tenant, entity_id, attribute, dataset_id, ts, observed_at, created_at, modified_at, "
     "deleted_at, num, value, doc) "
     f"SELECT $1, u.e, u.a, u.d, {_ts('u.t')}, {_ts('u.o')}, {_ts('u.c')}, {_ts('u.m')}, {_ts('u.x')}, u.n, u.v, u.doc::jsonb "
-    "FROM u"
+)
+# The instances, one array per column ($2 to $12): the hot path of the entity writes.
+INSERT_INSTANCES = f"{_INSERT_HISTORY}FROM {_UNNEST_INSTANCES}"
+# The same, with two more effects in the one statement: the (entity, attribute) pairs of $13 and $14
+# (sorted) are listed in history_attributes, and each entity of $15 (sorted; marked entities updated
+# without an entity change) gets a history_entities row, with its current types and scope (its
+# entities row, already written in this transaction), if it has none. The entities row is read only
+# for a missing history row; ON CONFLICT DO NOTHING for a concurrent writer.
+RECORD_INSTANCES = (
+    "WITH listed AS (INSERT INTO history_attributes (tenant, entity_id, attribute) "
+    "SELECT $1, l.e, l.a FROM unnest($13::text[], $14::text[]) AS l(e, a) ON CONFLICT DO NOTHING), "
+    "known AS (INSERT INTO history_entities (tenant, id, types, scope) "
+    "SELECT e.tenant, e.id, e.types, e.scope FROM unnest($15::text[]) AS k(id) "
+    "JOIN entities AS e ON e.tenant = $1 AND e.id = k.id "
+    "WHERE NOT EXISTS (SELECT 1 FROM history_entities AS h WHERE h.tenant = $1 AND h.id = k.id) "
+    "ORDER BY e.id ON CONFLICT DO NOTHING) "
+    f"{_INSERT_HISTORY}FROM {_UNNEST_INSTANCES}"
 )
 UPSERT_ENTITY = (
     "INSERT INTO history_entities (tenant, id, types, scope, deleted_at) VALUES ($1, $2, $3, $4, "
@@ -153,37 +182,58 @@ def _row(record: InstanceRecord) -> tuple[Any, ...]:
 
 
 async def insert_instances(
-    conn: Any, tenant: str, records: Sequence[InstanceRecord], updated_ids: Sequence[str] = ()
+    conn: Any,
+    tenant: str,
+    records: Sequence[InstanceRecord],
+    attributes: Collection[tuple[str, str]] = (),
+    ensured_ids: Collection[str] = (),
 ) -> None:
-    """Insert the instances and list their attributes; make the history entities of `updated_ids`
-    (sorted) that have none, from their current row (RECORD_INSTANCES)."""
-    if records:
-        await conn.execute(RECORD_INSTANCES, tenant, *_columns([_row(record) for record in records], 11), list(updated_ids))
+    """Insert the instances; list the (entity, attribute) pairs of `attributes` and make the history
+    entities of `ensured_ids` that have none, from their current row, in the same statement."""
+    if not records:
+        return
+    columns = _columns([_row(record) for record in records], 11)
+    if not attributes and not ensured_ids:
+        await conn.execute(INSERT_INSTANCES, tenant, *columns)
+        return
+    await conn.execute(RECORD_INSTANCES, tenant, *columns, *_columns(sorted(attributes), 2), sorted(ensured_ids))
 
 
-async def record_writes(conn: Any, tenant: str, writes: Sequence[Write], now_ms: int) -> None:
+async def record_writes(
+    conn: Any, tenant: str, writes: Sequence[Write], now_ms: int, relist: Collection[str] = frozenset()
+) -> None:
     """Record what the entity writes changed, in one INSERT for all their instances.
 
     The history's entity row is written where the entity changes as a whole (created, deleted, its
-    types or scope changed); an update that records instances passes the entity's id to
-    insert_instances, which makes the row only if it is missing (the history was deleted).
+    types or scope changed). The attributes new to an entity are listed. `relist`: the entities whose
+    rows are marked history_deleted (the temporal API deleted some of their history); every attribute
+    their writes give an instance (a value or a deletion) is listed, and an update of one without an
+    entity change makes its history row if it is gone (insert_instances).
     """
     records: list[InstanceRecord] = []
     changes: list[HistoryEntity] = []
-    updated: set[str] = set()
+    attributes: set[tuple[str, str]] = set()
+    ensured: set[str] = set()
     for before, after in writes:
         found = history_records(before, after, now_ms)
         change = entity_change(before, after, now_ms)
         if change is not None:
             changes.append(change)
-        elif found:
-            updated.add(found[0].entity_id)
+        if not found:
+            continue
         records.extend(found)
+        entity_id = found[0].entity_id
+        if entity_id in relist:
+            attributes.update((entity_id, record.attribute) for record in found)
+            if change is None:
+                ensured.add(entity_id)
+        else:
+            attributes.update((entity_id, attribute) for attribute in new_attributes(before, found))
     if len(changes) == 1:
         await write_entity(conn, tenant, changes[0])
     elif changes:  # a batch: one pipelined statement (the writes come sorted by id: locks in one order)
         await conn.executemany(UPSERT_ENTITY, [_entity_row(tenant, change) for change in changes])
-    await insert_instances(conn, tenant, records, sorted(updated))
+    await insert_instances(conn, tenant, records, attributes, ensured)
 
 
 def _entity_row(tenant: str, entity: HistoryEntity) -> tuple[Any, ...]:
@@ -208,7 +258,7 @@ async def add_instances(conn: Any, tenant: str, entity: HistoryEntity, records: 
             scope = tuple(found[2])
         deleted_at = found[3]
     await write_entity(conn, tenant, HistoryEntity(entity.id, tuple(types), scope, deleted_at))
-    await insert_instances(conn, tenant, records)
+    await insert_instances(conn, tenant, records, {(record.entity_id, record.attribute) for record in records})
     return found is None
 
 
@@ -421,6 +471,7 @@ async def delete_attribute(conn: Any, tenant: str, entity_id: str, attribute: st
         attribute,
     )
     if remaining is None:
+        await conn.execute(MARK_DELETED, tenant, entity_id)
         await conn.execute(
             "DELETE FROM history_attributes WHERE tenant = $1 AND entity_id = $2 AND attribute = $3",
             tenant,
@@ -431,6 +482,8 @@ async def delete_attribute(conn: Any, tenant: str, entity_id: str, attribute: st
 
 
 async def delete_entity(conn: Any, tenant: str, entity_id: str) -> bool:
+    """Delete the entity's history, and mark its row (MARK_DELETED); a caller rolls back on False."""
+    await conn.execute(MARK_DELETED, tenant, entity_id)
     await conn.execute("DELETE FROM history WHERE tenant = $1 AND entity_id = $2", tenant, entity_id)
     await conn.execute("DELETE FROM history_attributes WHERE tenant = $1 AND entity_id = $2", tenant, entity_id)
     status: str = await conn.execute("DELETE FROM history_entities WHERE tenant = $1 AND id = $2", tenant, entity_id)
@@ -490,6 +543,7 @@ async def ensure_partitions(conn: Any, now_ms: int, months_ahead: int = MONTHS_A
 
 __all__ = [
     "MIGRATION",
+    "MIGRATION_RELIST",
     "add_instances",
     "aggregate",
     "delete_attribute",

@@ -104,6 +104,7 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE entity_geometries ADD COLUMN types text[] COLLATE "C" NOT NULL DEFAULT '{}';
     UPDATE entity_geometries AS g SET types = e.types FROM entities AS e WHERE e.tenant = g.tenant AND e.id = g.entity_id;
     """,
+    postgres_history.MIGRATION_RELIST,  # 5: entities whose history the temporal API deleted while they lived
 )
 
 
@@ -132,11 +133,13 @@ async def migrate(conn: Any) -> None:
 # -- entities ------------------------------------------------------------------------------------
 
 SELECT_DOC = "SELECT doc FROM entities WHERE tenant = $1 AND id = $2"
-SELECT_DOC_FOR_UPDATE = "SELECT doc FROM entities WHERE tenant = $1 AND id = $2 FOR UPDATE"
+# A write's read of the entity: its document, and whether the temporal API deleted some of its history
+# (postgres_history.MARK_DELETED).
+SELECT_FOR_WRITE = "SELECT doc, history_deleted FROM entities WHERE tenant = $1 AND id = $2 FOR UPDATE"
 # ORDER BY before FOR UPDATE: rows are locked in id order, so two batches touching the same
 # entities cannot deadlock on them.
-SELECT_DOCS_FOR_UPDATE = (
-    "SELECT id, doc FROM entities WHERE tenant = $1 AND id = ANY($2::text[]) ORDER BY id FOR UPDATE"
+SELECT_MANY_FOR_WRITE = (
+    "SELECT id, doc, history_deleted FROM entities WHERE tenant = $1 AND id = ANY($2::text[]) ORDER BY id FOR UPDATE"
 )
 INSERT_ENTITY = (
     "INSERT INTO entities (tenant, id, types, scope, created_at, modified_at, doc) VALUES ($1, $2, $3, $4, $5, $6, $7)"

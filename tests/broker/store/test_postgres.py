@@ -12,13 +12,15 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 
+from broker.entities import batch
 from broker.errors import BadRequestData, InternalError, ServiceUnavailable
 from broker.query import GeoQuery, Georel
 from broker.query.ast import TypeName
 from broker.settings import Settings
-from broker.store import PostgresStore, open_store
+from broker.store import PostgresStore, open_store, postgres_history
 from broker.store.base import EntityQuery, EntitySelector
 from broker.store.postgres import MIGRATIONS
+from broker.temporal import HistoryWindow
 from tests.broker.store.old_schemas import postgres_at_version
 from tests.postgres_service import database_dsn, ensure_postgres_running, pg_ctlcluster, postgres_answers
 
@@ -312,3 +314,69 @@ async def test_geometry_rows_of_an_older_schema_get_their_entity_s_types(
         for types in (TypeName(park), TypeName(place)):
             found, _ = await store.query_entities("", EntityQuery(selectors=(EntitySelector(types=types),), geo=near), limit=5, offset=0, count=False)
             assert [entity["id"] for entity in found] == [doc["id"]]
+
+
+# -- migration 5: the entities whose history the temporal API deleted ----------------------------------
+
+
+async def test_entities_whose_history_was_deleted_before_migration_5_start_it_anew_when_written(
+    fresh_database: Callable[[], Awaitable[str]],
+) -> None:
+    """Version 4 lost the history of a write after a temporal deletion (no history row made again, the
+    attribute not listed again); migration 5 marks the entities whose history lacks their row or one of
+    their attributes, so that their next write starts it anew."""
+    dsn = await fresh_database()
+    temperature = "https://example.org/temperature"
+    entities = {
+        "urn:x:1": entity("urn:x:1", speed=1, temperature=1),  # its history deleted (DELETE /temporal/entities/{id})
+        "urn:x:2": entity("urn:x:2", speed=1, temperature=1),  # temperature's history deleted
+        "urn:x:3": entity("urn:x:3", speed=1),  # untouched
+    }
+    conn = await asyncpg.connect(dsn)
+    try:
+        await postgres_at_version(conn, 4)
+        async with conn.transaction():
+            for entity_id, doc in entities.items():
+                await conn.execute(
+                    "INSERT INTO entities (tenant, id, types, scope, created_at, modified_at, doc) "
+                    "VALUES ('', $1, $2, NULL, now(), now(), $3::jsonb)",
+                    entity_id, doc["type"], json.dumps(doc),
+                )
+            await postgres_history.record_writes(conn, "", [(None, doc) for doc in entities.values()], 0)
+        # What version 4's delete_entity and delete_attribute did.
+        await conn.execute(
+            "DELETE FROM history WHERE entity_id = 'urn:x:1'; DELETE FROM history_attributes WHERE entity_id = 'urn:x:1'; "
+            "DELETE FROM history_entities WHERE id = 'urn:x:1'"
+        )
+        for table, column in (("history", "attribute"), ("history_attributes", "attribute")):
+            await conn.execute(f"DELETE FROM {table} WHERE entity_id = 'urn:x:2' AND {column} = $1", temperature)
+    finally:
+        await conn.close()
+    later = "2026-07-01T02:00:00.000Z"
+    async with PostgresStore(dsn, pool_size=1) as store:
+        assert await store.retrieve_history_entity("", "urn:x:1") is None
+        fragments = {entity_id: entity(entity_id, speed=0, temperature=0) for entity_id in entities}
+        outcomes = await store.batch_modify(
+            "", [(entity_id, batch.update(fragment, later, no_overwrite=False)) for entity_id, fragment in fragments.items()]
+        )
+        assert [outcome.error for outcome in outcomes] == [None, None, None]
+        known = await store.retrieve_history_entity("", "urn:x:1")
+        assert known is not None and (known.types, known.scope, known.deleted_at_ms) == ((T,), None, None)
+        for entity_id in entities:  # temperature: listed again (1, 2) or new to the entity (3)
+            assert await store.history_attributes("", entity_id) == [SPEED, temperature], entity_id
+        for entity_id, attribute, values in (
+            ("urn:x:1", SPEED, [0]),  # only what was written after the deletion
+            ("urn:x:1", temperature, [0]),
+            ("urn:x:2", SPEED, [1, 0]),
+            ("urn:x:2", temperature, [0]),
+            ("urn:x:3", SPEED, [1, 0]),
+            ("urn:x:3", temperature, [0]),
+        ):
+            rows = await store.read_history("", entity_id, attribute, HistoryWindow(), limit=10)
+            assert [row.doc["value"] for row in rows] == values, (entity_id, attribute)
+    conn = await asyncpg.connect(dsn)
+    try:
+        marked = [row[0] for row in await conn.fetch("SELECT id FROM entities WHERE history_deleted ORDER BY id")]
+    finally:
+        await conn.close()
+    assert marked == ["urn:x:1", "urn:x:2"]
