@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import orjson
 
@@ -65,7 +65,7 @@ _IN_CHUNK = 500
 # for each: about 0.4 µs per NULL, and a created entity binds a dozen NULLs (observedAt, deletedAt, num of
 # its history rows...). An adapter registered for None is found in the adapters dict first; dict.get
 # (with no such key) hands None back unchanged, in C. Process-wide, and harmless: None stays None.
-sqlite3.register_adapter(type(None), {}.get)
+sqlite3.register_adapter(type(None), cast(Callable[[None], None], {}.get))
 
 
 def _dumps(value: Any) -> str:

@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.broker.store.test_processes import BrokerProcess
 from tests.conftest import API
