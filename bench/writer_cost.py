@@ -109,7 +109,8 @@ def _instructions(args: argparse.Namespace, db: str, write: bool) -> int:
         sys.executable, __file__, "--_batches", db, "--entities", str(args.entities),
         "--batches", str(args.batches), "--kind", args.kind, *([] if write else ["--_dry"]),
     ]
-    done = subprocess.run(command, capture_output=True, text=True)
+    # A fixed hash seed: set and dict iteration orders, and with them a few branches, move with it.
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
     match = re.search(r"Collected : (\d+)", done.stderr)
     if done.returncode != 0 or match is None:
         raise SystemExit(f"callgrind failed:\n{done.stderr[-2000:]}")
