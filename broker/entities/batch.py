@@ -14,7 +14,7 @@ import orjson
 
 from broker.entities import operations as ops
 from broker.errors import AlreadyExists, ResourceNotFound
-from broker.store.base import BatchChange, ExpandedEntity
+from broker.store.base import BatchChange, ExpandedEntity, sharing_instances
 
 CREATED = "created"
 
@@ -40,7 +40,7 @@ def upsert(expanded_entity: ExpandedEntity, now: str, *, replace: bool) -> Batch
             ops.append_attributes(current, _copy(expanded_entity), now, no_overwrite=False)
         return current, None
 
-    return change
+    return sharing_instances(change)  # replace_entity and append_attributes replace instances, never change one
 
 
 def update(fragment: ExpandedEntity, now: str, *, no_overwrite: bool) -> BatchChange:
@@ -52,7 +52,7 @@ def update(fragment: ExpandedEntity, now: str, *, no_overwrite: bool) -> BatchCh
         # Skipped attributes (noOverwrite) are reported by the caller; the others are written.
         return current, ops.append_attributes(current, _copy(fragment), now, no_overwrite=no_overwrite)
 
-    return change
+    return sharing_instances(change)  # append_attributes replaces instances, never changes one
 
 
 def merge(fragment: ExpandedEntity, now: str) -> BatchChange:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from broker.entities import operations as ops
 from broker.entities.changes import ChangeListener, EntityChange
 from broker.errors import ResourceNotFound
-from broker.store.base import BatchChange, BatchOutcome, ExpandedEntity, Store
+from broker.store.base import BatchChange, BatchOutcome, ExpandedEntity, Store, shares_instances, sharing_instances
 
 log = logging.getLogger("citycontext.entities")
 
@@ -174,7 +174,7 @@ def _validated(change: BatchChange, validate: Callable[[ExpandedEntity], None]) 
             validate(after)
         return after, result
 
-    return checked
+    return sharing_instances(checked) if shares_instances(change) else checked
 
 
 def _delete_if_present(current: ExpandedEntity | None) -> tuple[ExpandedEntity | None, Any]:

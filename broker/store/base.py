@@ -36,6 +36,19 @@ ExpandedEntity = dict[str, Any]
 BatchChange = Callable[["ExpandedEntity | None"], tuple["ExpandedEntity | None", Any]]
 
 
+def sharing_instances(change: BatchChange) -> BatchChange:
+    """Mark a change that never changes an instance (a dict in an attribute's list) of the entity it is
+    given in place: it replaces the entity's members and the items of its lists. A store may then hand it
+    the stored entity with its dict and lists copied and its instances shared with `before`, instead of
+    a second parse of the stored document (about 3 % of an update batch's instructions)."""
+    setattr(change, "shares_instances", True)
+    return change
+
+
+def shares_instances(change: BatchChange) -> bool:
+    return bool(getattr(change, "shares_instances", False))
+
+
 @dataclass(frozen=True, slots=True)
 class BatchOutcome:
     """One item of a batch: the entity before and after (None: absent), or the error that failed it."""
@@ -279,4 +292,4 @@ class Store(Protocol):
         Won too when nothing is claimed yet or `version` (the subscription's modifiedAt) is newer."""
 
 
-__all__ = ["DeliveryDelta", "Store", "Modification", "ExpandedEntity", "BatchChange", "BatchOutcome", "TypeAttributeCount", "AttributeCount", "EntityQuery", "EntitySelector", "OrderKey"]
+__all__ = ["DeliveryDelta", "Store", "Modification", "ExpandedEntity", "BatchChange", "BatchOutcome", "sharing_instances", "shares_instances", "TypeAttributeCount", "AttributeCount", "EntityQuery", "EntitySelector", "OrderKey"]

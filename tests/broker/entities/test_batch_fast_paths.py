@@ -22,6 +22,7 @@ from broker.errors import BadRequestData
 from broker.ld import core_term_map, expand_fragment
 from broker.store import sqlite_history
 from broker.store import postgres_indexes
+from broker.store.base import shares_instances as batch_shares_instances
 from broker.store.indexes import counter_changes, index_entries, update_changes
 from broker.store.sqlite_writes import EntityWrites
 from broker.temporal.instances import STAMPS, _same_unstamped, entity_change, history_records, new_attributes
@@ -113,7 +114,7 @@ def test_history_rows_of_a_creation_are_those_of_the_history_records(entity: dic
     assert pending.instances == [sqlite_history.row_of("t", record) for record in records]
     change = entity_change(None, created)
     assert pending.entities == [sqlite_history.entity_row("t", change, new_attributes(None, records))]  # type: ignore[arg-type]
-    assert pending.attributes == []  # a creation's attributes are in its entity row
+    assert pending.ensured == []  # a creation's attributes are in its entity row
 
 
 def _unstamped(instance: dict[str, Any]) -> dict[str, Any]:
@@ -203,3 +204,39 @@ def test_an_update_changes_index_and_counters_as_the_full_comparison_does(entity
         assert postgres_indexes._geometries(before) == postgres_indexes._geometries(after)
     if not counters:
         assert not changes
+
+
+def _lists_copied(entity: dict[str, Any]) -> dict[str, Any]:
+    """What the SQLite store hands a change that shares instances (sqlite._lists_copied)."""
+    return {key: list(member) if isinstance(member, list) else member for key, member in entity.items()}
+
+
+@given(entities(), entities(), st.sampled_from(["replace", "update", "batch update", "noOverwrite"]))
+def test_a_change_that_shares_instances_leaves_them_as_they_were(
+    stored: dict[str, Any], item: dict[str, Any], how: str
+) -> None:
+    """Upsert (replace or update) and batch update never change an instance in place: on a copy of the
+    stored entity's dict and lists only, they give what they give on a deep copy, and the stored entity
+    (the store's `before`, whose instances the copy shares) is left as it was."""
+    entity = ops.new_entity(_expanded(stored), "2026-01-01T00:00:00.000Z")
+    expanded = _expanded({**item, "id": stored["id"]})
+    change = {
+        "replace": lambda: batch.upsert(expanded, NOW, replace=True),
+        "update": lambda: batch.upsert(expanded, NOW, replace=False),
+        "batch update": lambda: batch.update(expanded, NOW, no_overwrite=False),
+        "noOverwrite": lambda: batch.update(expanded, NOW, no_overwrite=True),
+    }[how]()
+    assert batch_shares_instances(change)
+    pristine = copy.deepcopy(entity)
+    shared_after, shared_result = change(_lists_copied(entity))
+    deep_after, deep_result = change(copy.deepcopy(entity))
+    assert entity == pristine
+    assert shared_after == deep_after and list(shared_after) == list(deep_after)
+    assert shared_result == deep_result
+
+
+def test_only_the_changes_that_replace_instances_share_them() -> None:
+    fragment = _expanded({"id": "urn:ngsi-ld:T:1", "type": "T", "a": {"type": "Property", "value": 1}})
+    assert not batch_shares_instances(batch.merge(fragment, NOW))
+    assert not batch_shares_instances(batch.create(fragment, NOW))
+    assert not batch_shares_instances(batch.delete("urn:ngsi-ld:T:1"))
