@@ -103,9 +103,12 @@ OR EXISTS (
     )
 );
 """
-# Run before the rows of history_entities or history_attributes are deleted: the entity's row is then
-# locked first, as the entity writes lock it before they write those tables, so the two cannot
-# deadlock. A marked row is left as it is (no new row version).
+# The first statement of a temporal deletion: the entity's row is locked before any history row is
+# deleted, as the entity writes lock it before they write the history, so that a write of the entity
+# and the deletion of its history wait for each other (a write's instance is not lost between them)
+# and cannot deadlock. MARK_DELETED alone would not do: it matches no row once the entity is marked.
+LOCK_ENTITY = "SELECT 1 FROM entities WHERE tenant = $1 AND id = $2 FOR UPDATE"
+# A marked row is left as it is (no new row version).
 MARK_DELETED = "UPDATE entities SET history_deleted = true WHERE tenant = $1 AND id = $2 AND NOT history_deleted"
 
 
@@ -452,6 +455,7 @@ async def delete_instance(conn: Any, tenant: str, entity_id: str, attribute: str
 
 
 async def delete_attribute(conn: Any, tenant: str, entity_id: str, attribute: str, dataset_id: str | None) -> bool:
+    await conn.execute(LOCK_ENTITY, tenant, entity_id)
     if dataset_id is None:
         status: str = await conn.execute(
             "DELETE FROM history WHERE tenant = $1 AND entity_id = $2 AND attribute = $3", tenant, entity_id, attribute
@@ -483,6 +487,7 @@ async def delete_attribute(conn: Any, tenant: str, entity_id: str, attribute: st
 
 async def delete_entity(conn: Any, tenant: str, entity_id: str) -> bool:
     """Delete the entity's history, and mark its row (MARK_DELETED); a caller rolls back on False."""
+    await conn.execute(LOCK_ENTITY, tenant, entity_id)
     await conn.execute(MARK_DELETED, tenant, entity_id)
     await conn.execute("DELETE FROM history WHERE tenant = $1 AND entity_id = $2", tenant, entity_id)
     await conn.execute("DELETE FROM history_attributes WHERE tenant = $1 AND entity_id = $2", tenant, entity_id)

@@ -380,3 +380,32 @@ async def test_entities_whose_history_was_deleted_before_migration_5_start_it_an
     finally:
         await conn.close()
     assert marked == ["urn:x:1", "urn:x:2"]
+
+
+async def test_a_temporal_deletion_waits_for_a_write_that_holds_the_entity_even_when_it_is_marked(
+    store: PostgresStore, postgres_dsn: str
+) -> None:
+    """The temporal deletions lock the entity's row first (LOCK_ENTITY), as the entity writes do: a
+    deletion of the history of a marked entity (whose MARK_DELETED matches no row) still waits for a
+    write in flight, so that the write's instance cannot slip in after the DELETEs and be left without
+    its history row or its listed attribute."""
+    await store.create_entity("", entity("urn:x:1", speed=1))
+    await store.delete_history_entity("", "urn:x:1")  # marks the entity
+    await store.batch_modify("", [("urn:x:1", batch.update(entity("urn:x:1", speed=2), "2026-07-01T01:00:00.000Z", no_overwrite=False))])
+    for delete in (
+        lambda: store.delete_history_entity("", "urn:x:1"),
+        lambda: store.delete_history_attribute("", "urn:x:1", "https://example.org/speed", None),
+    ):
+        writer = await asyncpg.connect(postgres_dsn)  # a write in flight
+        try:
+            transaction = writer.transaction()
+            await transaction.start()
+            await writer.execute("SELECT 1 FROM entities WHERE tenant = '' AND id = 'urn:x:1' FOR UPDATE")
+            pending = asyncio.ensure_future(delete())
+            done, _ = await asyncio.wait({pending}, timeout=1.0)
+            assert not done, "the temporal deletion did not wait for the entity's lock"
+            await transaction.commit()
+            await pending
+        finally:
+            await writer.close()
+        await store.batch_modify("", [("urn:x:1", batch.update(entity("urn:x:1", speed=3), "2026-07-01T02:00:00.000Z", no_overwrite=False))])
