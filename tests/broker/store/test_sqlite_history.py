@@ -281,15 +281,23 @@ async def test_entities_whose_history_was_deleted_before_the_migration_start_it_
         "urn:x:2": entity_with("urn:x:2", {ATTRS[0]: 1, ATTRS[1]: 1}),  # ATTRS[1]'s history deleted
         "urn:x:3": entity_with("urn:x:3", {ATTRS[0]: 1}),  # untouched
     }
+    def insert(tenant: str, doc: dict[str, Any]) -> None:
+        row = (tenant, doc["id"], orjson.dumps(doc["type"]).decode(), STAMP, STAMP, orjson.dumps(doc).decode())
+        conn.execute(sqlite_schema.INSERT_ENTITY, row)
+
     for entity_id, doc in entities.items():
-        conn.execute(
-            sqlite_schema.INSERT_ENTITY, ("", entity_id, orjson.dumps(doc["type"]).decode(), STAMP, STAMP, orjson.dumps(doc).decode())
-        )
+        insert("", doc)
         sqlite_history.record_write(conn, "", None, doc)
+    insert("t2", entities["urn:x:1"])  # the same id in another tenant, its history whole
+    sqlite_history.record_write(conn, "t2", None, entities["urn:x:1"])
+    insert("", entity_with("urn:x:4", {ATTRS[0]: 1}))  # never in the history (written before it existed)
+    gone = entity_with("urn:x:5", {ATTRS[0]: 1})  # deleted: its history stays, there is no row to mark
+    sqlite_history.record_write(conn, "", None, gone)
+    sqlite_history.record_write(conn, "", gone, None)
     # What version 8's delete_entity and delete_attribute did.
-    conn.execute("DELETE FROM history WHERE entity_id = 'urn:x:1'")
-    conn.execute("DELETE FROM history_entities WHERE id = 'urn:x:1'")
-    conn.execute("DELETE FROM history WHERE entity_id = 'urn:x:2' AND attribute = ?", (ATTRS[1],))
+    conn.execute("DELETE FROM history WHERE tenant = '' AND entity_id = 'urn:x:1'")
+    conn.execute("DELETE FROM history_entities WHERE tenant = '' AND id = 'urn:x:1'")
+    conn.execute("DELETE FROM history WHERE tenant = '' AND entity_id = 'urn:x:2' AND attribute = ?", (ATTRS[1],))
     conn.execute(sqlite_history.REMOVE_ATTRIBUTE, (ATTRS[1], "", "urn:x:2"))
     conn.commit()
     conn.close()
@@ -313,7 +321,7 @@ async def test_entities_whose_history_was_deleted_before_the_migration_start_it_
             assert [row.doc["value"] for row in rows] == values, (entity_id, attribute)
     conn = sqlite3.connect(path)
     try:
-        marked = conn.execute("SELECT id FROM entities WHERE history_deleted = 1 ORDER BY id").fetchall()
-        assert marked == [("urn:x:1",), ("urn:x:2",)]
+        marked = conn.execute("SELECT tenant, id FROM entities WHERE history_deleted = 1 ORDER BY tenant, id").fetchall()
+        assert marked == [("", "urn:x:1"), ("", "urn:x:2"), ("", "urn:x:4")]
     finally:
         conn.close()

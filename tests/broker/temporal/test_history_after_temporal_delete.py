@@ -120,8 +120,29 @@ async def batch_merge(api: httpx.AsyncClient, entity_id: str, value: float, minu
     await expect(api.post(f"{API}/entityOperations/merge", json=[_fragment(entity_id, value, minute)]), 204)
 
 
+def _whole(entity_id: str, value: float, minute: int) -> dict[str, Any]:
+    """The station as create_station made it, with a new temperature: its humidity instance unchanged."""
+    return {
+        "id": entity_id,
+        "type": "WeatherObserved",
+        "scope": "/Hamm/Mitte",
+        "temperature": reading(value, minute),
+        "humidity": reading(50.0, 0),
+    }
+
+
+async def replace_entity(api: httpx.AsyncClient, entity_id: str, value: float, minute: int) -> None:
+    await expect(api.put(f"{API}/entities/{entity_id}", json=_whole(entity_id, value, minute)), 204)
+
+
+async def batch_upsert_replacing(api: httpx.AsyncClient, entity_id: str, value: float, minute: int) -> None:
+    await expect(api.post(f"{API}/entityOperations/upsert", json=[_whole(entity_id, value, minute)]), 204)
+
+
 WRITES = [
     pytest.param(patch_attribute, id="patch-attribute"),
+    pytest.param(replace_entity, id="replace-entity"),
+    pytest.param(batch_upsert_replacing, id="batch-upsert-replacing"),
     pytest.param(update_attributes, id="update-attributes"),
     pytest.param(merge_patch, id="merge-patch"),
     pytest.param(batch_upsert_creating_another, id="batch-upsert-creating-another"),
