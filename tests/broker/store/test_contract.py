@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,22 +42,6 @@ from broker.temporal.times import datetime_ms, month_index
 
 T = "https://example.org/Thing"
 U = "https://example.org/Other"
-
-
-@pytest.fixture(params=["sqlite-file", "sqlite-memory", "postgres"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    opened: Store
-    if request.param == "postgres":
-        dsn: str = request.getfixturevalue("postgres_dsn")
-        reset: Callable[[], Awaitable[None]] = request.getfixturevalue("reset_postgres")
-        opened = PostgresStore(dsn, pool_size=4)
-        async with opened:
-            await reset()
-            yield opened
-        return
-    path = str(tmp_path / "store.db") if request.param == "sqlite-file" else ":memory:"
-    async with SqliteStore(path) as opened:
-        yield opened
 
 
 @pytest.fixture(params=["sqlite-file", "postgres"])

@@ -16,9 +16,9 @@ from broker.store.base import DeliveryDelta, Store
 from broker.store.postgres import PostgresStore
 from broker.store.sqlite import SqliteStore
 from tests.broker.store.old_schemas import postgres_at_version, sqlite_at_version
-from tests.broker.store.test_contract import reopen, store
+from tests.broker.store.test_contract import reopen
 
-__all__ = ["reopen", "store"]
+__all__ = ["reopen"]  # a fixture used here (`store` comes from conftest.py)
 
 T0 = "2026-11-26T12:00:00.000Z"
 T1 = "2026-11-26T12:00:01.000Z"

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +24,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from broker.errors import ResourceNotFound
-from broker.store import PostgresStore, SqliteStore, Store
+from broker.store import Store
 from broker.temporal import HistoryWindow
 
 T = "https://example.org/Thing"
@@ -35,28 +34,6 @@ ATTRIBUTES = (TEMP, HUMIDITY)
 SCOPE = "/Hamm/Mitte"
 NULL = "urn:ngsi-ld:null"
 EVERYTHING = HistoryWindow()
-
-
-@pytest.fixture(
-    params=[
-        "sqlite-file",
-        "sqlite-memory",
-        "postgres",
-    ]
-)
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    opened: Store
-    if request.param == "postgres":
-        dsn: str = request.getfixturevalue("postgres_dsn")
-        reset: Callable[[], Awaitable[None]] = request.getfixturevalue("reset_postgres")
-        opened = PostgresStore(dsn, pool_size=4)
-        async with opened:
-            await reset()
-            yield opened
-        return
-    path = str(tmp_path / "store.db") if request.param == "sqlite-file" else ":memory:"
-    async with SqliteStore(path) as opened:
-        yield opened
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ that entity starts a new temporal representation. The contract, on both stores:
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -31,14 +30,6 @@ from tests.conftest import API
 TEMPORAL = f"{API}/temporal/entities"
 NULL = "urn:ngsi-ld:null"
 Write = Callable[[httpx.AsyncClient, str, float, int], Awaitable[None]]
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    """tests/conftest.py's settings, for each store."""
-    if request.param == "postgres":
-        return Settings.from_mapping({}, store=request.getfixturevalue("postgres_dsn"), postgres_pool_size=4)
-    return Settings.from_mapping({}, store=f"sqlite:///{tmp_path}/broker.db")
 
 
 @pytest.fixture
