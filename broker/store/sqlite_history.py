@@ -17,6 +17,7 @@ The functions take the connection of the caller's transaction (writes) or reader
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -189,11 +190,13 @@ def record_write(
     instead of written now.
     """
     history = pending if pending is not None else PendingHistory()
-    records = history_fields(before, after)
+    # A deletion's instances and the entity's row carry one instant: the clock is read once.
+    now_ms = int(time.time() * 1000) if after is None else None
+    records = history_fields(before, after, now_ms)
     if before is None and after is not None:  # a creation: entity_change is the entity as created
         history.entities.append(_created_entity_row(tenant, after, records))
     else:
-        change = entity_change(before, after)
+        change = entity_change(before, after, now_ms)
         if change is not None:
             history.entities.append(entity_row(tenant, change, _attributes_of(records)))
         elif records and after is not None and before is not None and (relist or any(r[1] not in before for r in records)):

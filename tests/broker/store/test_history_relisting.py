@@ -166,6 +166,25 @@ async def test_deleting_the_entity_lists_each_attribute_with_its_deletion(store:
     assert [row.deleted_at_ms for row in deletions] == [known.deleted_at_ms]
 
 
+
+async def test_an_entity_and_its_attributes_are_deleted_at_one_instant(
+    store: Store, tenant: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A clock that moves a millisecond at every reading: the deletion of the entity and of each of its
+    # attributes' instances still carry the same deletedAt (the store reads the clock once per write).
+    await store.create_entity(tenant, station("urn:x:1"))
+    ticks = itertools.count()
+    start = 1_790_000_000.0
+    monkeypatch.setattr("time.time", lambda: start + next(ticks) / 1000)
+
+    await store.delete_entity(tenant, "urn:x:1")
+
+    known = await store.retrieve_history_entity(tenant, "urn:x:1")
+    assert known is not None and known.deleted_at_ms is not None
+    for attribute in ATTRIBUTES:
+        deletions = await store.read_history(tenant, "urn:x:1", attribute, HistoryWindow("deletedAt"), limit=10)
+        assert [row.deleted_at_ms for row in deletions] == [known.deleted_at_ms]
+
 # -- a random sequence of writes and deletions against a model of the temporal view -------------------
 
 Step = tuple[str, ...]
