@@ -49,6 +49,12 @@ def shares_instances(change: BatchChange) -> bool:
     return bool(getattr(change, "shares_instances", False))
 
 
+def lists_copied(entity: ExpandedEntity) -> ExpandedEntity:
+    """The entity with its dict and its lists (attributes, types, scopes) new, and the instances shared:
+    the private copy a change marked by `sharing_instances` may be given."""
+    return {key: list(member) if isinstance(member, list) else member for key, member in entity.items()}
+
+
 @dataclass(frozen=True, slots=True)
 class BatchOutcome:
     """One item of a batch: the entity before and after (None: absent), or the error that failed it."""
@@ -292,4 +298,4 @@ class Store(Protocol):
         Won too when nothing is claimed yet or `version` (the subscription's modifiedAt) is newer."""
 
 
-__all__ = ["DeliveryDelta", "Store", "Modification", "ExpandedEntity", "BatchChange", "BatchOutcome", "sharing_instances", "shares_instances", "TypeAttributeCount", "AttributeCount", "EntityQuery", "EntitySelector", "OrderKey"]
+__all__ = ["DeliveryDelta", "Store", "Modification", "ExpandedEntity", "BatchChange", "BatchOutcome", "sharing_instances", "shares_instances", "lists_copied", "TypeAttributeCount", "AttributeCount", "EntityQuery", "EntitySelector", "OrderKey"]

@@ -57,6 +57,8 @@ from broker.store.base import (
     ExpandedEntity,
     Modification,
     TypeAttributeCount,
+    lists_copied,
+    shares_instances,
 )
 from broker.store.delivery_state import DeliveryDelta, state_of
 from broker.store.postgres_indexes import Write, entity_id_of, write_counters, write_geometries
@@ -306,7 +308,10 @@ class PostgresStore:
             outcomes: list[BatchOutcome] = []
             for entity_id, change in changes:
                 before = current.get(entity_id)
-                working = _copy(before) if before is not None else None
+                if before is None:
+                    working = None
+                else:  # a private copy: the dict and lists for a change that shares instances, else a deep copy
+                    working = lists_copied(before) if shares_instances(change) else _copy(before)
                 try:
                     after, result = change(working)
                 except NgsiLdError as error:

@@ -42,6 +42,7 @@ from broker.store.base import (
     ExpandedEntity,
     Modification,
     TypeAttributeCount,
+    lists_copied,
     shares_instances,
 )
 from broker.store.delivery_state import DeliveryDelta, state_of
@@ -427,7 +428,7 @@ class SqliteStore:
                         text = docs.pop(entity_id)
                         # A private copy: the dict and its lists for a change that shares instances, else the
                         # stored row parsed again.
-                        working = _lists_copied(before) if shares_instances(change) else orjson.loads(text)
+                        working = lists_copied(before) if shares_instances(change) else orjson.loads(text)
                     else:
                         working = orjson.loads(_dumps(before))
                     try:
@@ -864,11 +865,6 @@ def _order_by(keys: tuple[OrderKey, ...]) -> tuple[str, list[Any]]:
 def _add(where: list[str], params: list[Any], compiled: tuple[str, list[Any]]) -> None:
     where.append(f"({compiled[0]})")
     params.extend(compiled[1])
-
-
-def _lists_copied(entity: ExpandedEntity) -> ExpandedEntity:
-    """The entity with its dict and its lists (attributes, types, scopes) new, and the instances shared."""
-    return {key: list(member) if isinstance(member, list) else member for key, member in entity.items()}
 
 
 def _load_many(

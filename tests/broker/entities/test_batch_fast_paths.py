@@ -22,6 +22,7 @@ from broker.errors import BadRequestData
 from broker.ld import core_term_map, expand_fragment
 from broker.store import sqlite_history
 from broker.store import postgres_indexes
+from broker.store.base import lists_copied
 from broker.store.base import shares_instances as batch_shares_instances
 from broker.store.indexes import counter_changes, index_entries, update_changes
 from broker.store.sqlite_writes import EntityWrites
@@ -206,11 +207,6 @@ def test_an_update_changes_index_and_counters_as_the_full_comparison_does(entity
         assert not changes
 
 
-def _lists_copied(entity: dict[str, Any]) -> dict[str, Any]:
-    """What the SQLite store hands a change that shares instances (sqlite._lists_copied)."""
-    return {key: list(member) if isinstance(member, list) else member for key, member in entity.items()}
-
-
 @given(entities(), entities(), st.sampled_from(["replace", "update", "batch update", "noOverwrite"]))
 def test_a_change_that_shares_instances_leaves_them_as_they_were(
     stored: dict[str, Any], item: dict[str, Any], how: str
@@ -228,7 +224,7 @@ def test_a_change_that_shares_instances_leaves_them_as_they_were(
     }[how]()
     assert batch_shares_instances(change)
     pristine = copy.deepcopy(entity)
-    shared_after, shared_result = change(_lists_copied(entity))
+    shared_after, shared_result = change(lists_copied(entity))
     deep_after, deep_result = change(copy.deepcopy(entity))
     assert entity == pristine
     assert shared_after == deep_after and list(shared_after) == list(deep_after)
