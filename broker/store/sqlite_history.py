@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: EUPL-1.2
 """The history in the SQLite store: attribute instances, one row each (ETSI GS CIM 009 clause 4.5.7).
 
-Two tables (migration 4 of broker.store.sqlite_schema, then MIGRATION_ATTRIBUTES): `history` holds
+Two tables (migration 4 of broker.store.sqlite_schema, then MIGRATION_ATTRIBUTES and MIGRATION_UNIQUE_IDS,
+which gives `history` ids that are never reused): `history` holds
 the instances, indexed on (tenant, entity_id, attribute, ts) so that a window of one attribute is one
 index range; `history_entities` the entities the history knows (types and scope, for type selection,
 kept when an entity is deleted) and, in `attributes`, which attributes each entity has a history of.
@@ -91,6 +92,35 @@ UPDATE entities SET history_deleted = 1 WHERE NOT EXISTS (
         AND a.key NOT IN (SELECT value FROM json_each(h.attributes))
     )
 );
+"""
+# An instance's id is its instanceId (urn:ngsi-ld:attribute:instance:<id>): never given twice. A rowid
+# table gives a new row the largest id + 1, so once the newest instances were deleted (by the temporal API
+# or by retention) the next ones took their ids, and a client's instanceId of a deleted instance reached
+# another. AUTOINCREMENT keeps the largest id ever given (in sqlite_sequence); it can only be declared
+# with the table, which is made anew here: the instances are copied, ids and all, and the index made again.
+MIGRATION_UNIQUE_IDS = """
+CREATE TABLE history_numbered (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant      TEXT NOT NULL,
+    entity_id   TEXT NOT NULL,
+    attribute   TEXT NOT NULL,
+    dataset_id  TEXT NOT NULL,
+    ts          INTEGER NOT NULL,
+    observed_at INTEGER,
+    created_at  INTEGER NOT NULL,
+    modified_at INTEGER NOT NULL,
+    deleted_at  INTEGER,
+    num         REAL,
+    value       TEXT NOT NULL,
+    doc         TEXT NOT NULL
+);
+INSERT INTO history_numbered (
+    id, tenant, entity_id, attribute, dataset_id, ts, observed_at, created_at, modified_at, deleted_at, num, value, doc
+) SELECT id, tenant, entity_id, attribute, dataset_id, ts, observed_at, created_at, modified_at, deleted_at, num, value, doc
+FROM history ORDER BY id;
+DROP TABLE history;
+ALTER TABLE history_numbered RENAME TO history;
+CREATE INDEX history_by_time ON history (tenant, entity_id, attribute, ts);
 """
 MARK_DELETED = "UPDATE entities SET history_deleted = 1 WHERE tenant = ? AND id = ? AND history_deleted = 0"
 
@@ -505,6 +535,7 @@ __all__ = [
     "MIGRATION",
     "MIGRATION_ATTRIBUTES",
     "MIGRATION_RELIST",
+    "MIGRATION_UNIQUE_IDS",
     "add_instances",
     "aggregate",
     "delete_attribute",

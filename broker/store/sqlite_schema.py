@@ -98,6 +98,7 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     sqlite_history.MIGRATION_ATTRIBUTES,  # 8: the attributes of an entity's history in its row of history_entities
     sqlite_history.MIGRATION_RELIST,  # 9: entities whose history the temporal API deleted while they lived
+    sqlite_history.MIGRATION_UNIQUE_IDS,  # 10: instance ids (instanceId) never given twice
 )
 
 SELECT_DOC = "SELECT doc FROM entities WHERE tenant = ? AND id = ?"

@@ -185,6 +185,39 @@ async def test_an_entity_and_its_attributes_are_deleted_at_one_instant(
         deletions = await store.read_history(tenant, "urn:x:1", attribute, HistoryWindow("deletedAt"), limit=10)
         assert [row.deleted_at_ms for row in deletions] == [known.deleted_at_ms]
 
+
+FAR_FUTURE_MS = 4_102_444_800_000  # 2100-01-01: retention older than this deletes every instance
+HISTORY_DELETIONS: dict[str, Callable[[Store, str, int], Any]] = {
+    "the newest instance": lambda store, tenant, newest: store.delete_history_instance(tenant, "urn:x:1", TEMP, newest),
+    "the attribute": lambda store, tenant, newest: store.delete_history_attribute(tenant, "urn:x:1", TEMP, None),
+    "the entity": lambda store, tenant, newest: store.delete_history_entity(tenant, "urn:x:1"),
+    "by retention": lambda store, tenant, newest: store.purge_history(tenant, FAR_FUTURE_MS),
+}
+
+
+@pytest.mark.parametrize("deletion", list(HISTORY_DELETIONS))
+async def test_an_instance_id_is_never_given_twice(store: Store, tenant: str, deletion: str) -> None:
+    # A client that kept the instanceId of a deleted instance must not reach a later instance with it
+    # (PATCH or DELETE /temporal/entities/{id}/attrs/{attrId}/{instanceId}), however the history was
+    # deleted, the newest instance of the store included.
+    await store.create_entity(tenant, station("urn:x:1"))
+    await store.modify_entity(tenant, "urn:x:1", setting(TEMP, 21.0, 5))
+    given = {
+        row.row_id: row.doc
+        for attribute in ATTRIBUTES
+        for row in await store.read_history(tenant, "urn:x:1", attribute, EVERYTHING, limit=100)
+    }
+    newest = max(given)
+
+    await HISTORY_DELETIONS[deletion](store, tenant, newest)
+    await store.modify_entity(tenant, "urn:x:1", setting(TEMP, 22.0, 10))
+    await store.modify_entity(tenant, "urn:x:1", setting(HUMIDITY, 60.0, 11))
+
+    later = [row for attribute in ATTRIBUTES for row in await store.read_history(tenant, "urn:x:1", attribute, EVERYTHING, limit=100)]
+    new = [row for row in later if row.doc["value"] in (22.0, 60.0)]
+    assert len(new) == 2
+    assert all(row.row_id not in given for row in new), [(row.row_id, row.doc) for row in new]
+
 # -- a random sequence of writes and deletions against a model of the temporal view -------------------
 
 Step = tuple[str, ...]

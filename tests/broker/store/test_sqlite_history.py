@@ -325,3 +325,44 @@ async def test_entities_whose_history_was_deleted_before_the_migration_start_it_
         assert marked == [("", "urn:x:1"), ("", "urn:x:2"), ("", "urn:x:4")]
     finally:
         conn.close()
+
+
+# -- migration 10: instance ids never given twice -----------------------------------------------------
+
+
+async def test_the_instances_keep_their_ids_and_the_newest_id_is_not_given_again(tmp_path: Path) -> None:
+    """Version 9's history gave a new instance the largest id + 1, so after the newest instances were
+    deleted their ids came back. The migration copies every instance with its id; from then on, an id
+    once given is never given again."""
+    path = tmp_path / "version-9.db"
+    conn = sqlite3.connect(path)
+    sqlite_at_version(conn, 9)
+    one = entity_with("urn:x:1", {ATTRS[0]: 1, ATTRS[1]: 2})
+    sqlite_history.record_write(conn, "", None, one)
+    sqlite_history.record_write(conn, "t2", None, entity_with("urn:x:2", {ATTRS[2]: 3}))
+    conn.commit()
+    before = conn.execute("SELECT * FROM history ORDER BY id").fetchall()
+    assert [row[0] for row in before] == [1, 2, 3]
+    conn.close()
+    async with SqliteStore(str(path)) as store:
+        rows = {
+            (row.row_id, row.doc["value"])
+            for attribute in ATTRS[:2]
+            for row in await store.read_history("", "urn:x:1", attribute, HistoryWindow(), limit=10)
+        }
+        assert rows == {(1, 1), (2, 2)}
+        await store.delete_history_entity("t2", "urn:x:2")  # the newest instance, id 3
+        await store.create_entity("t2", entity_with("urn:x:2", {ATTRS[2]: 4}, "2026-07-01T01:00:00.000Z"))
+        [new] = await store.read_history("t2", "urn:x:2", ATTRS[2], HistoryWindow(), limit=10)
+        assert (new.row_id, new.doc["value"]) == (4, 4)
+    conn = sqlite3.connect(path)
+    try:
+        after = conn.execute("SELECT * FROM history WHERE id <= 2 ORDER BY id").fetchall()
+        assert after == before[:2]  # every column of the instances copied as it was
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM history WHERE tenant = '' AND entity_id = 'urn:x:1' AND attribute = ? AND ts > 0",
+            (ATTRS[0],),
+        ).fetchall()
+        assert "history_by_time" in str(plan)
+    finally:
+        conn.close()
