@@ -152,7 +152,8 @@ def _add_deleted_instances(selected: dict[str, Any], event: EntityEvent, sub: Co
             if dataset_id is not None:
                 marker["datasetId"] = dataset_id
             marker["deletedAt"] = event.at
-            selected.setdefault(key, []).append(marker)
+            # A new list: select() may hand out the event's own list (sysAttrs), which every subscription reads.
+            selected[key] = [*selected.get(key, ()), marker]
 
 
 def _add_previous_values(

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
 
 from broker.subscriptions.matcher import EntityEvent, attribute_changes, fired_triggers
+from broker.subscriptions.notification import render_event
 from tests.broker.subscriptions.fixtures import subscription
 from tests.broker.subscriptions.test_index import compiled
 
@@ -68,3 +70,22 @@ async def test_triggers_not_asked_for_do_not_fire() -> None:
     before, after = entity(t=[prop(1)]), entity()
     assert fired_triggers(sub, EntityEvent("", before, after, "x"), attribute_changes(before, after)) == set()
     assert fired_triggers(sub, EntityEvent("", before, None, "x"), attribute_changes(before, None)) == set()
+
+
+async def test_rendering_a_deleted_instance_leaves_the_event_as_it_was() -> None:
+    # One datasetId of an attribute deleted, two subscriptions that render differently (with and without
+    # sysAttrs): each shows the remaining instance and one NGSI-LD Null for the deleted one, whichever
+    # renders first, and the event's entity (shared by every subscription) is left as it was.
+    before = entity(h=[prop(5, "urn:a"), prop(6, "urn:b")])
+    after = entity(h=[prop(5, "urn:a")])
+    event = EntityEvent("", before, after, "2026-01-01T00:00:00.000Z")
+    pristine = copy.deepcopy(after)
+    with_sys_attrs = await compiled(subscription("http://127.0.0.1:9/n", notificationTrigger=ALL, notification={"sysAttrs": True}))
+    plain = await compiled(subscription("http://127.0.0.1:9/n", notificationTrigger=ALL))
+    fired = frozenset(fired_triggers(plain, event, attribute_changes(before, after)))
+    assert "attributeDeleted" in fired
+
+    for sub in (with_sys_attrs, plain):
+        shown = render_event(sub, event, fired)["h"]
+        assert sorted((i.get("datasetId"), i["value"]) for i in shown) == [("urn:a", 5), ("urn:b", "urn:ngsi-ld:null")]
+        assert event.after == pristine
