@@ -67,7 +67,12 @@ async def test_a_slow_endpoint_delays_neither_writes_nor_other_subscriptions(
         response = await client.post(ENTITIES, json=room(unique_id("Room"), value))
         assert response.status_code == 201
     await receiver.wait_for(3, "fast")
-    assert receiver.behaviours["slow"].started >= 1 and receiver.on("slow") == []
+
+    async def slow_started() -> bool:
+        return receiver.behaviours["slow"].started >= 1
+
+    await eventually(slow_started, "the slow endpoint receives its first request")
+    assert receiver.on("slow") == []
     gate.set()
     slow = await receiver.wait_for(3, "slow")
     assert sorted(item.data[0]["temperature"]["value"] for item in slow) == [1, 2, 3]
@@ -183,11 +188,12 @@ async def test_throttling_holds_back_and_then_sends_the_latest_state(
     await create(client, room(entity_id, 0))
     await subscribe(
         client,
-        subscription(receiver.url(), throttling=1, notificationTrigger=["attributeUpdated"], notification={"showChanges": True}),
+        # throttling 3 s: the three writes fall in one period even on a slow machine
+        subscription(receiver.url(), throttling=3, notificationTrigger=["attributeUpdated"], notification={"showChanges": True}),
     )
     for value in (1, 2, 3):
         await client.patch(f"{ENTITIES}/{entity_id}/attrs/temperature", json={"value": value})
-    first, second = await receiver.wait_for(2)
+    first, second = await receiver.wait_for(2, timeout_s=10)
     assert first.data[0]["temperature"] == {"type": "Property", "value": 1, "previousValue": 0}
     # what came within the throttling period: one notification, from before the first change held back to the last
     assert second.data[0]["temperature"] == {"type": "Property", "value": 3, "previousValue": 1}

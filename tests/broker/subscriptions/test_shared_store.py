@@ -38,4 +38,6 @@ async def test_a_periodic_notification_is_sent_by_one_of_two_brokers(
         received = await receiver.wait_for(5, "periodic", timeout_s=15)
     instants = sorted(datetime.fromisoformat(item.body["notifiedAt"]).timestamp() for item in received)
     gaps = [later - earlier for earlier, later in zip(instants, instants[1:], strict=False)]
-    assert min(gaps) > 0.5, f"two notifications of one period: {gaps}"  # one per timeInterval (1 s)
+    # One per timeInterval (1 s): sent twice, every period would give a gap near 0. A period sent late (a
+    # busy machine) followed by one on time gives one short gap, never two.
+    assert sum(1 for gap in gaps if gap < 0.5) <= 1, f"two notifications of one period: {gaps}"
