@@ -149,6 +149,13 @@ def entity_matches(sub: CompiledSubscription, entity: ExpandedEntity) -> bool:
     return sub.scope is None or matches_scope(sub.scope, entity)
 
 
+def _instant_of(change: EntityChange) -> str:
+    """The instant of the change, a deletion's deletedAt in notifications: the entity's modifiedAt as the
+    write stamped it (an attribute deleted, so that both show one instant), else now (the entity deleted)."""
+    stamped = change.after.get("modifiedAt") if change.after is not None else None
+    return stamped if isinstance(stamped, str) else now_iso()
+
+
 class Matcher:
     """The ChangeListener: `EntityService(store, [matcher])`; run `matcher.run()` as a task."""
 
@@ -162,7 +169,7 @@ class Matcher:
     def __call__(self, change: EntityChange) -> None:
         if not self.index.has_any(change.tenant):
             return
-        event = EntityEvent(change.tenant, change.before, change.after, now_iso())
+        event = EntityEvent(change.tenant, change.before, change.after, _instant_of(change))
         if len(self._queue) >= self.backlog:
             self.drain()  # keep the order: what waits goes first
             self.match(event)

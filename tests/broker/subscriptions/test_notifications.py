@@ -380,3 +380,16 @@ async def test_geo_json_accept_sends_a_feature_collection(
     assert notification.headers["Content-Type"] == "application/geo+json"
     [feature] = notification.body["data"]["features"]
     assert feature["id"] == entity_id and feature["geometry"] == point
+
+
+async def test_a_deleted_attribute_is_shown_deleted_at_the_entity_s_modification(
+    client: httpx.AsyncClient, receiver: Receiver, unique_id: Callable[[str], str]
+) -> None:
+    # The notification's deletedAt and the entity's modifiedAt are one instant: the write's.
+    entity_id = unique_id("Room")
+    await create(client, room(entity_id, 20, humidity={"type": "Property", "value": 50}))
+    await subscribe(client, subscription(receiver.url(), notificationTrigger=["attributeDeleted"]))
+    assert (await client.delete(f"{ENTITIES}/{entity_id}/attrs/temperature")).status_code == 204
+    [notification] = await receiver.wait_for(1)
+    stored = (await client.get(f"{ENTITIES}/{entity_id}", params={"options": "sysAttrs"})).json()
+    assert notification.data[0]["temperature"]["deletedAt"] == stored["modifiedAt"]
