@@ -94,7 +94,7 @@ def _apply(stored: dict[str, Any], delta: DeliveryDelta | None) -> dict[str, Any
     state["timesSent"] += delta.sent
     state["timesFailed"] += delta.failed
     for name, value in zip(_TIMES, (delta.last_notification, delta.last_success, delta.last_failure), strict=True):
-        if value is not None and (state.get(name) is None or value > state[name]):
+        if value is not None and (state.get(name) is None or value >= state[name]):  # ties: the newer, as the stores do
             state[name] = value
             if name == "lastFailure":
                 state["lastFailureReason"] = delta.last_failure_reason

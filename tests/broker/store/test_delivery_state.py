@@ -15,6 +15,7 @@ import asyncpg  # type: ignore[import-untyped]
 from broker.store.base import DeliveryDelta, Store
 from broker.store.postgres import PostgresStore
 from broker.store.sqlite import SqliteStore
+from broker.subscriptions.state import DeliveryStates
 from tests.broker.store.old_schemas import postgres_at_version, sqlite_at_version
 from tests.broker.store.test_contract import reopen
 
@@ -114,3 +115,16 @@ async def test_postgres_delivery_state_kept_as_documents_moves_into_its_table(
     async with PostgresStore(dsn, pool_size=1) as store:
         assert await store.delivery_state("", "urn:s:old") == MOVED_STATE
         assert await store.retrieve_document("subscriptionStatus", "", "urn:s:old") is None
+
+
+async def test_a_failure_in_the_same_millisecond_shows_its_reason_before_and_after_the_flush(store: Store) -> None:
+    # The state a client reads (GET /subscriptions/{id}) is the stored one plus what is not flushed yet;
+    # both keep the newer failure's reason when two failures share an instant.
+    states = DeliveryStates(store)
+    states.failed("", "urn:s:f", T1, "connection refused")
+    await states.flush()
+    states.failed("", "urn:s:f", T1, "HTTP 503")
+    unflushed = await states.read("", "urn:s:f")
+    await states.flush()
+    assert unflushed == await states.read("", "urn:s:f")
+    assert unflushed["lastFailureReason"] == "HTTP 503" and unflushed["timesFailed"] == 2
