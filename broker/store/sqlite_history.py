@@ -98,6 +98,9 @@ UPDATE entities SET history_deleted = 1 WHERE NOT EXISTS (
 # or by retention) the next ones took their ids, and a client's instanceId of a deleted instance reached
 # another. AUTOINCREMENT keeps the largest id ever given (in sqlite_sequence); it can only be declared
 # with the table, which is made anew here: the instances are copied, ids and all, and the index made again.
+# Ids freed before this migration above the largest one left may still be given once more. The copy runs
+# in the migration's one transaction: on a large history it takes the history's size again on disk (and
+# in the WAL) and holds the start of the broker while it runs.
 MIGRATION_UNIQUE_IDS = """
 CREATE TABLE history_numbered (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -207,7 +207,19 @@ def test_an_update_changes_index_and_counters_as_the_full_comparison_does(entity
         assert not changes
 
 
-@given(entities(), entities(), st.sampled_from(["replace", "update", "batch update", "noOverwrite"]))
+SHARING = ["replace", "update", "batch update", "noOverwrite"]
+
+
+def _sharing_change(how: str, expanded: dict[str, Any]) -> Any:
+    return {
+        "replace": lambda: batch.upsert(expanded, NOW, replace=True),
+        "update": lambda: batch.upsert(expanded, NOW, replace=False),
+        "batch update": lambda: batch.update(expanded, NOW, no_overwrite=False),
+        "noOverwrite": lambda: batch.update(expanded, NOW, no_overwrite=True),
+    }[how]()
+
+
+@given(entities(), entities(), st.sampled_from(SHARING))
 def test_a_change_that_shares_instances_leaves_them_as_they_were(
     stored: dict[str, Any], item: dict[str, Any], how: str
 ) -> None:
@@ -216,12 +228,7 @@ def test_a_change_that_shares_instances_leaves_them_as_they_were(
     (the store's `before`, whose instances the copy shares) is left as it was."""
     entity = ops.new_entity(_expanded(stored), "2026-01-01T00:00:00.000Z")
     expanded = _expanded({**item, "id": stored["id"]})
-    change = {
-        "replace": lambda: batch.upsert(expanded, NOW, replace=True),
-        "update": lambda: batch.upsert(expanded, NOW, replace=False),
-        "batch update": lambda: batch.update(expanded, NOW, no_overwrite=False),
-        "noOverwrite": lambda: batch.update(expanded, NOW, no_overwrite=True),
-    }[how]()
+    change = _sharing_change(how, expanded)
     assert batch_shares_instances(change)
     pristine = copy.deepcopy(entity)
     shared_after, shared_result = change(lists_copied(entity))
@@ -229,6 +236,26 @@ def test_a_change_that_shares_instances_leaves_them_as_they_were(
     assert entity == pristine
     assert shared_after == deep_after and list(shared_after) == list(deep_after)
     assert shared_result == deep_result
+
+
+@given(entities(), entities(), entities(), st.sampled_from(SHARING), st.sampled_from(SHARING))
+def test_two_changes_of_one_entity_in_a_batch_share_instances_safely(
+    stored: dict[str, Any], first: dict[str, Any], second: dict[str, Any], how_first: str, how_second: str
+) -> None:
+    """An entity changed twice in one batch (PostgreSQL's batch_modify hands the second change a copy of
+    the first one's result, its instances shared): both results are those of deep copies, and neither
+    the stored entity nor the first result (the second outcome's `before`) changes."""
+    entity = ops.new_entity(_expanded(stored), "2026-01-01T00:00:00.000Z")
+    one = _sharing_change(how_first, _expanded({**first, "id": stored["id"]}))
+    two = _sharing_change(how_second, _expanded({**second, "id": stored["id"]}))
+    pristine = copy.deepcopy(entity)
+    shared_middle, _ = one(lists_copied(entity))
+    middle = copy.deepcopy(shared_middle)
+    shared_after, shared_result = two(lists_copied(shared_middle))
+    deep_middle, _ = one(copy.deepcopy(entity))
+    deep_after, deep_result = two(copy.deepcopy(deep_middle))
+    assert entity == pristine and shared_middle == middle
+    assert shared_after == deep_after and shared_result == deep_result
 
 
 def test_only_the_changes_that_replace_instances_share_them() -> None:

@@ -166,7 +166,6 @@ async def test_deleting_the_entity_lists_each_attribute_with_its_deletion(store:
     assert [row.deleted_at_ms for row in deletions] == [known.deleted_at_ms]
 
 
-
 async def test_an_entity_and_its_attributes_are_deleted_at_one_instant(
     store: Store, tenant: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
