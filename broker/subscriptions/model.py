@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from broker.entities.normalize import (
@@ -164,8 +164,22 @@ def merge_subscription(current: dict[str, Any], fragment: dict[str, Any]) -> dic
         else:
             merged[name] = value
     check_subscription(merged)
-    merged["modifiedAt"] = now_iso()
+    merged["modifiedAt"] = _modified_after(current.get("modifiedAt"))
     return merged
+
+
+def _modified_after(previous: Any) -> str:
+    """Now, or a millisecond after `previous` when the clock has not passed it: every version of a
+    subscription has a modifiedAt of its own, by which broker processes sharing the store tell that the
+    subscription changed (two PATCHes in one millisecond kept the first version in the others)."""
+    now = now_iso()
+    if not isinstance(previous, str) or now > previous:
+        return now
+    try:
+        stamped = datetime.fromisoformat(previous.replace("Z", "+00:00"))
+    except ValueError:
+        return now
+    return (stamped + timedelta(milliseconds=1)).astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _id(value: Any, tm: TermMap) -> str:
