@@ -35,6 +35,7 @@ from broker.api.rendering import (
     parse_dataset_ids,
     render_entity,
     render_with_links,
+    shown_members,
     to_feature,
 )
 from broker.api.responses import json_response, ld_response, no_content
@@ -151,9 +152,10 @@ async def _retrieve_entity(request: Request, service: EntityService, segments: l
     body = render_entity(selected, tm, form, lang)
     join, join_level = parse_join(params.get("join"), params.get("joinLevel"))
     if join is not None:
-        linked = await linked_entities(service.store, call.tenant, [entity], join_level)
+        shown = shown_members(entity, selected)
+        linked = await linked_entities(service.store, call.tenant, [shown], join_level)
         if join == "inline":
-            body = render_with_links(entity, body, linked, tm, form, lang, join_level)
+            body = render_with_links(shown, body, linked, tm, form, lang, join_level)
         else:  # flat: the entity, then each linked entity once (clause 4.5.23)
             flat = [body] + [render_entity(representation.select(e, sys_attrs=form.sys_attrs), tm, form, lang) for e in linked.values()]
             return ld_response(flat, media_type=call.media_type, context=call.response_context, context_url=call.context_url)

@@ -32,6 +32,7 @@ from broker.api.rendering import (
     parse_dataset_ids,
     render_entity,
     render_with_links,
+    shown_members,
     to_feature,
 )
 from broker.api.responses import ld_response
@@ -218,18 +219,22 @@ async def _answer(
     join, join_level = parse_join(params.get("join"), params.get("joinLevel"))
     store = request.app.state.store
     entities, total = await store.query_entities(call.tenant, query, limit=page.limit, offset=page.offset, count=page.count)
-    linked = await linked_entities(store, call.tenant, entities, join_level) if join else {}
     pick_set = _members(pick, tm)
     omit_set = _members(omit, tm)
-    bodies = []
-    features = []
-    for entity in entities:
-        selected = representation.select(
+    selections = [
+        representation.select(
             entity, attrs=query.attrs, pick=pick_set, omit=omit_set, sys_attrs=form.sys_attrs, dataset_ids=dataset_ids
         )
+        for entity in entities
+    ]
+    shown = [shown_members(entity, selected) for entity, selected in zip(entities, selections, strict=True)]
+    linked = await linked_entities(store, call.tenant, shown, join_level) if join else {}
+    bodies = []
+    features = []
+    for entity, selected, members in zip(entities, selections, shown, strict=True):
         body = render_entity(selected, tm, form, lang)
         if join == "inline":
-            body = render_with_links(entity, body, linked, tm, form, lang, join_level)
+            body = render_with_links(members, body, linked, tm, form, lang, join_level)
         bodies.append(body)
         if call.media_type == GEO_JSON:
             features.append(to_feature(body, entity, tm.expand_term(geometry_property or "location"), dataset_ids))

@@ -65,7 +65,10 @@ def to_feature(
     return {"id": body.get("id"), "type": "Feature", "geometry": geometry, "properties": properties}
 
 
-
+def shown_members(entity: dict[str, Any], selected: dict[str, Any]) -> dict[str, Any]:
+    """What join starts from: the members `select` kept (attrs, pick, omit, datasetId), in the order and
+    with the instances the rendered body has, and the entity's id (pick may leave it out)."""
+    return {**selected, "id": entity["id"]}
 
 
 def render_with_links(
@@ -79,7 +82,8 @@ def render_with_links(
     path: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """join=inline: each Relationship carries its target entity (as "entity"; in keyValues the
-    value is the target entity), to `depth` hops, never looping back along the path."""
+    value is the target entity), to `depth` hops, never looping back along the path. `entity` holds what
+    `body` shows (shown_members), so that the n-th instance of an attribute is the body's n-th."""
     if depth <= 0:
         return body
     path = path | {entity["id"]}
@@ -105,4 +109,4 @@ def render_with_links(
     return body
 
 
-__all__ = ["ENTITIES_PATH", "render_entity", "to_feature", "parse_dataset_ids", "geo_response", "render_with_links"]
+__all__ = ["ENTITIES_PATH", "render_entity", "to_feature", "parse_dataset_ids", "geo_response", "render_with_links", "shown_members"]

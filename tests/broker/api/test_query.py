@@ -255,6 +255,55 @@ async def test_join_flat_appends_each_linked_entity_once(hamm: httpx.AsyncClient
     assert bad.status_code == 400
 
 
+SUPPLIED = [
+    {"id": "urn:ngsi-ld:Company:stadtwerke", "type": "Company"},
+    {"id": "urn:ngsi-ld:Company:gridco", "type": "Company"},
+    {
+        "id": "urn:ngsi-ld:ChargingStation:hbf",
+        "type": "ChargingStation",
+        "name": {"type": "Property", "value": "Hbf"},
+        "suppliedBy": [
+            {"type": "Relationship", "object": "urn:ngsi-ld:Company:stadtwerke"},
+            {"type": "Relationship", "object": "urn:ngsi-ld:Company:gridco", "datasetId": "urn:ngsi-ld:Dataset:grid"},
+        ],
+    },
+]
+
+
+@pytest.mark.parametrize("route", ["entity", "query"])
+async def test_join_follows_only_the_relationships_shown(client: httpx.AsyncClient, route: str) -> None:
+    # The datasetId, attrs and pick filters choose which Relationship instances are shown; join inlines
+    # (or lists) the targets of those, each in its own instance.
+    assert (await client.post(f"{API}/entityOperations/create", json=SUPPLIED)).status_code == 201
+
+    async def get(**params: str) -> dict[str, Any] | list[dict[str, Any]]:
+        if route == "entity":
+            response = await client.get(f"{API}/entities/urn:ngsi-ld:ChargingStation:hbf", params=params)
+        else:
+            response = await client.get(f"{API}/entities", params={"type": "ChargingStation", **params})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        return body if route == "entity" or params.get("join") == "flat" else body[0]
+
+    default_only = await get(join="inline", datasetId="@none")
+    assert isinstance(default_only, dict)
+    assert default_only["suppliedBy"]["object"] == "urn:ngsi-ld:Company:stadtwerke"
+    assert default_only["suppliedBy"]["entity"]["id"] == "urn:ngsi-ld:Company:stadtwerke"
+    grid_only = await get(join="inline", datasetId="urn:ngsi-ld:Dataset:grid")
+    assert isinstance(grid_only, dict)
+    assert grid_only["suppliedBy"]["entity"]["id"] == "urn:ngsi-ld:Company:gridco"
+    both = await get(join="inline")
+    assert isinstance(both, dict)
+    assert [(i["object"], i["entity"]["id"]) for i in both["suppliedBy"]] == [
+        ("urn:ngsi-ld:Company:stadtwerke", "urn:ngsi-ld:Company:stadtwerke"),
+        ("urn:ngsi-ld:Company:gridco", "urn:ngsi-ld:Company:gridco"),
+    ]
+    flat = await get(join="flat", datasetId="urn:ngsi-ld:Dataset:grid")
+    assert [e["id"] for e in flat] == ["urn:ngsi-ld:ChargingStation:hbf", "urn:ngsi-ld:Company:gridco"]
+    without = await get(join="flat", attrs="name")
+    assert [e["id"] for e in without] == ["urn:ngsi-ld:ChargingStation:hbf"]
+
+
 @pytest.mark.parametrize(
     "order_by,expected",
     [
