@@ -277,6 +277,7 @@ class Delivery:
             notifier_info=params.notifier_info,
         )
         backoff = params.cooldown_s or self.options.retry_backoff_s
+        sent_at = str(notification["notifiedAt"])  # lastNotification, lastSuccess or lastFailure: the notifiedAt sent
         for attempt in range(self.options.retries + 1):
             try:
                 await notifier.send(outgoing)
@@ -285,15 +286,17 @@ class Delivery:
                     self.metrics.retried.labels(notifier.kind).inc()
                     await asyncio.sleep(backoff * 2**attempt)
                     continue
-                self._failed(notifier, sub, str(exc), attempted=True)
+                self._failed(notifier, sub, str(exc), attempted=True, at=sent_at)
                 return
-            self.states.sent(sub.tenant, sub.id, now_iso())
+            self.states.sent(sub.tenant, sub.id, sent_at)
             self.metrics.sent.labels(notifier.kind).inc()
             return
 
-    def _failed(self, notifier: Notifier, sub: CompiledSubscription, reason: str, *, attempted: bool) -> None:
+    def _failed(
+        self, notifier: Notifier, sub: CompiledSubscription, reason: str, *, attempted: bool, at: str | None = None
+    ) -> None:
         log.info("notification of subscription %s to %s failed: %s", sub.id, safe_uri(sub.notification.uri), reason)
-        self.states.failed(sub.tenant, sub.id, now_iso(), reason, attempted=attempted)
+        self.states.failed(sub.tenant, sub.id, at or now_iso(), reason, attempted=attempted)
         self.metrics.failed.labels(notifier.kind).inc()
 
 

@@ -57,6 +57,23 @@ async def test_an_endpoint_that_is_down_is_retried_then_recorded_as_failed(
     assert up["status"] == "ok" and up["timesSent"] == 1 and up["timesFailed"] == 0 and "lastSuccess" in up
 
 
+async def test_the_delivery_state_shows_the_instant_the_notification_carries(
+    client: httpx.AsyncClient, receiver: Receiver, unique_id: Callable[[str], str]
+) -> None:
+    # lastNotification and lastSuccess (clause 5.2.12) are the notifiedAt of the notification sent, so a
+    # receiver can tell which notification the subscription's state speaks of.
+    subscription_id = await subscribe(client, subscription(receiver.url()))
+    await create(client, room(unique_id("Room")))
+    [notification] = await receiver.wait_for(1)
+
+    async def recorded() -> bool:
+        return "lastSuccess" in await state_of(client, subscription_id)
+
+    await eventually(recorded, "the delivery is recorded")
+    state = await state_of(client, subscription_id)
+    assert state["lastNotification"] == state["lastSuccess"] == notification.body["notifiedAt"]
+
+
 async def test_a_slow_endpoint_delays_neither_writes_nor_other_subscriptions(
     client: httpx.AsyncClient, receiver: Receiver, unique_id: Callable[[str], str]
 ) -> None:
