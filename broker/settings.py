@@ -14,6 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from broker.counts import is_count
+
 ENV_PREFIX = "CITYCONTEXT_"
 DEFAULT_STORE_URL = "sqlite:///data/citycontext.db"
 
@@ -180,7 +182,7 @@ def parse_retention_by_tenant(value: str) -> dict[str, int]:
         if not item:
             continue
         tenant, sep, days = item.partition("=")
-        if not sep or not days.strip().isdigit():
+        if not sep or not is_count(days.strip()):
             raise ValueError(f"expected tenant=days items separated by commas, got {item!r}")
         retention[tenant.strip()] = int(days)
     return retention

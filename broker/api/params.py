@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from starlette.datastructures import QueryParams
 
+from broker.counts import is_count
 from broker.errors import BadRequestData, InvalidRequest, TooManyResults
 
 
@@ -99,7 +100,7 @@ def parse_page(params: QueryParams, *, default_limit: int, max_limit: int) -> Pa
 def _non_negative(value: str | None, name: str, default: int) -> int:
     if value is None:
         return default
-    if not value.isdigit():
+    if not is_count(value):
         raise BadRequestData(f"{name} must be a non-negative integer, got {value!r}")
     return int(value)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from broker.counts import is_count
 from broker.entities.operations import is_attribute_key
 from broker.errors import BadRequestData
 from broker.store.base import EntityQuery, EntitySelector, ExpandedEntity, Store
@@ -68,7 +69,7 @@ def parse_join(join: Any, join_level: Any) -> tuple[str | None, int]:
         return None, 0
     if join_level is None:
         return join, 1
-    if not str(join_level).isdigit() or not 1 <= int(join_level) <= MAX_JOIN_LEVEL:
+    if not is_count(str(join_level)) or not 1 <= int(join_level) <= MAX_JOIN_LEVEL:
         raise BadRequestData(f"joinLevel must be an integer from 1 to {MAX_JOIN_LEVEL}")
     return join, int(join_level)
 

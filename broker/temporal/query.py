@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from broker.counts import is_count
 from broker.errors import BadRequestData
 from broker.temporal.model import (
     AGGREGATION_METHODS,
@@ -106,7 +107,7 @@ def _last_n(value: str | int | None) -> int | None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
-    elif isinstance(value, str) and value.isdigit():
+    elif isinstance(value, str) and is_count(value):
         number = int(value)
     else:
         raise BadRequestData(f"lastN must be a positive integer, got {value!r}")

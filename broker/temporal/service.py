@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from broker.counts import is_count
 from broker.errors import BadRequestData, ResourceNotFound
 from broker.query import matches_geo, matches_q, matches_scope, matches_types
 from broker.query.ast import (
@@ -323,7 +324,7 @@ class TemporalService:
 
 def parse_instance_id(instance_id: str) -> int:
     number = instance_id[len(INSTANCE_ID_PREFIX) :] if instance_id.startswith(INSTANCE_ID_PREFIX) else ""
-    if not number.isdigit():
+    if not is_count(number):
         raise ResourceNotFound(f"no attribute instance {instance_id} (instanceIds look like {INSTANCE_ID_PREFIX}42)")
     return int(number)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -42,3 +43,26 @@ async def test_generated_bodies_never_cause_a_server_error(client: httpx.AsyncCl
         assert response.json()["type"].startswith("https://uri.etsi.org/ngsi-ld/errors/")
     after = await client.get(f"{API}/entities/{ID}")
     assert after.status_code in (200, 404)
+
+
+SUPERSCRIPT_TWO = "\u00b2"  # str.isdigit() says yes, int() says no
+TOO_LONG = "9" * 5000  # more digits than int() reads
+COUNTS = [SUPERSCRIPT_TWO, TOO_LONG, str(2**70), "\u0663"]  # the last: ARABIC-INDIC DIGIT THREE
+
+
+@pytest.mark.parametrize("count", COUNTS)
+async def test_a_count_that_is_not_ascii_digits_or_too_large_is_a_bad_request(client: httpx.AsyncClient, count: str) -> None:
+    await client.post(f"{API}/entities", json={"id": ID, "type": "Thing", "a": {"type": "Property", "value": 1}})
+    requests = [
+        ("GET", "/entities", {"type": "Thing", "limit": count}),
+        ("GET", "/entities", {"type": "Thing", "offset": count}),
+        ("GET", f"/entities/{ID}", {"join": "inline", "joinLevel": count}),
+        ("GET", f"/temporal/entities/{ID}", {"lastN": count}),
+        ("GET", "/temporal/entities", {"type": "Thing", "limit": count}),
+    ]
+    for method, path, params in requests:
+        response = await client.request(method, API + path, params=params)
+        assert response.status_code == 400, (path, params, response.text)
+        assert response.json()["type"] == "https://uri.etsi.org/ngsi-ld/errors/BadRequestData"
+    instance = await client.delete(f"{API}/temporal/entities/{ID}/attrs/a/urn:ngsi-ld:attribute:instance:{count}")
+    assert instance.status_code == 404, instance.text
