@@ -10,7 +10,7 @@ and a Link rel="license" header names the licence too.
 
 from __future__ import annotations
 
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -28,6 +28,15 @@ OPEN_DATA_PATH = "/open-data"
 
 def licence_of(settings: Settings) -> Licence:
     return Licence(settings.open_data_licence, settings.open_data_licence_url, settings.open_data_attribution)
+
+
+def content_disposition(filename: str) -> str:
+    """An attachment's header (RFC 6266): the name in ASCII, and as UTF-8 in filename* (RFC 8187) when it
+    is not ASCII; a header is Latin-1, so a type named in other letters must not go there as it is."""
+    ascii_name = "".join(c if " " <= c < "\x7f" and c not in '"\\' else "_" for c in filename)
+    if ascii_name == filename:
+        return f'attachment; filename="{filename}"'
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 async def download(request: Request) -> Response:
@@ -56,7 +65,7 @@ async def download(request: Request) -> Response:
     )
     settings = request.app.state.settings
     licence = licence_of(settings)
-    headers = {"Content-Disposition": f'attachment; filename="{entity_type}.{fmt}"'}
+    headers = {"Content-Disposition": content_disposition(f"{entity_type}.{fmt}")}
     if licence.url:
         headers["Link"] = f'<{licence.url}>; rel="license"'
     body = export(request.app.state.store, call.tenant, what, fmt, tm, licence)

@@ -123,6 +123,19 @@ async def test_bad_downloads(api: httpx.AsyncClient) -> None:
     assert (await api.post("/open-data/WeatherObserved.csv")).status_code == 405
 
 
+
+async def test_a_type_named_in_other_letters_downloads_under_its_name(api: httpx.AsyncClient, unique_id: Callable[[str], str]) -> None:
+    # A response header is Latin-1: the file name goes in ASCII and, as it is, in filename* (RFC 6266).
+    entity = {"id": unique_id("Grünfläche"), "type": "Grünfläche", "area": {"type": "Property", "value": 1200}}
+    assert (await api.post(f"{API}/entities", json=entity)).status_code == 201
+    response = await api.get("/open-data/Gr%C3%BCnfl%C3%A4che.csv")
+    assert response.status_code == 200, response.text
+    disposition = response.headers["content-disposition"]
+    assert 'filename="Gr_nfl_che.csv"' in disposition and "filename*=UTF-8''Gr%C3%BCnfl%C3%A4che.csv" in disposition
+    _, rows = parse_csv(response.text)
+    assert [row[2] for row in rows] == ["area"]
+    assert (await api.get("/open-data/%C4%80.csv")).status_code == 200  # no such type: an empty file
+
 async def test_the_cli_export_writes_the_same_rows(
     api: httpx.AsyncClient, stations: list[tuple[str, ...]], settings: Settings
 ) -> None:
