@@ -54,7 +54,7 @@ from broker.temporal.query import (
     TemporalRepresentation,
 )
 from broker.temporal.representation import Period, TemporalEntity, period_values
-from broker.temporal.times import datetime_ms, format_ms, month_index, month_start_ms
+from broker.temporal.times import LAST_MS, datetime_ms, format_ms, month_index, month_start_ms
 
 _CANDIDATE_BATCH = 200
 _Q_INSTANCES = 100_000  # instances per attribute read to evaluate q (the window's, deletions aside)
@@ -265,7 +265,7 @@ class TemporalService:
             else:
                 start = origin + row.bucket * period.ms
                 end = start + period.ms
-            periods.append(Period(row.dataset_id, start, end, period_values(row, plan.methods)))
+            periods.append(Period(row.dataset_id, start, min(end, LAST_MS), period_values(row, plan.methods)))
         entity.periods[attribute] = (attribute_type, periods)
 
     # -- writes (clauses 5.6.11 to 5.6.16) ----------------------------------------------------

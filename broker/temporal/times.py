@@ -76,9 +76,25 @@ def month_index(ms: int) -> int:
 
 
 def month_start_ms(index: int) -> int:
-    """The first instant of the month `index` (as month_index counts)."""
+    """The first instant of the month `index` (as month_index counts), for any year: a period may end
+    beyond year 9999, where datetime stops (the days-from-civil arithmetic of the proleptic Gregorian
+    calendar)."""
     year, month = divmod(index, 12)
-    return to_ms(datetime(year, month + 1, 1, tzinfo=UTC))
+    month += 1
+    year -= month <= 2
+    era = year // 400
+    year_of_era = year - era * 400
+    day_of_year = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return (era * 146_097 + day_of_era - 719_468) * DAY_MS
+
+
+# The last instant a DateTime can name (four-digit years): the end of the last aggregation period is
+# shown as this when the period runs past it.
+LAST_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+# The longest aggrPeriodDuration: longer periods could not be computed with, and PT0S asks for one
+# period over the whole window anyway.
+LONGEST_PERIOD_MONTHS = 12 * 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +115,7 @@ def parse_duration(text: object, name: str = "aggrPeriodDuration") -> Duration:
         raise BadRequestData(f"{name} must be an ISO 8601 duration such as PT1H")
     weeks = _WEEKS.match(text)
     if weeks:
-        return Duration(ms=int(weeks["weeks"]) * 7 * DAY_MS)
+        return _bounded(Duration(ms=int(weeks["weeks"]) * 7 * DAY_MS), text, name)
     match = _DURATION.match(text)
     if match is None or text in ("P", "PT") or text.endswith("T"):
         raise BadRequestData(
@@ -119,12 +135,19 @@ def parse_duration(text: object, name: str = "aggrPeriodDuration") -> Duration:
             f"{name} {text!r} mixes calendar parts (years, months) with fixed parts (weeks, days, hours, minutes, "
             "seconds); this broker aggregates by one kind: use e.g. P1M or P30D"
         )
-    return Duration(months=months, ms=ms)
+    return _bounded(Duration(months=months, ms=ms), text, name)
+
+
+def _bounded(duration: Duration, text: str, name: str) -> Duration:
+    if duration.months > LONGEST_PERIOD_MONTHS or duration.ms > LONGEST_PERIOD_MONTHS * 31 * DAY_MS:
+        raise BadRequestData(f"{name} {text!r} is longer than 1,000 years; PT0S aggregates the whole time range")
+    return duration
 
 
 __all__ = [
     "DAY_MS",
     "Duration",
+    "LAST_MS",
     "datetime_ms",
     "format_ms",
     "month_index",

@@ -406,3 +406,22 @@ async def test_bad_bodies_and_methods(api: httpx.AsyncClient, unique_id: Callabl
     assert unknown.status_code == 404
     bad_query = await api.post(f"{API}/temporal/entityOperations/query", json={"type": "Query", "entities": [{"type": "W"}], "temporalQ": {"timerel": "after"}})
     assert bad_query.status_code == 400 and bad_query.json()["type"] == ERRORS + "BadRequestData"
+
+
+async def test_periods_at_the_end_of_time_end_at_the_last_instant_a_date_time_names(
+    api: httpx.AsyncClient, unique_id: Callable[[str], str]
+) -> None:
+    # The last monthly period of an instance in December 9999 ends in year 10000, which no DateTime
+    # (four-digit years) can name: it is shown ending at 9999-12-31T23:59:59.999Z.
+    station = unique_id("WeatherObserved")
+    body = {
+        "id": station,
+        "type": "WeatherObserved",
+        "temperature": [{"type": "Property", "value": 3.5, "observedAt": "9999-12-15T00:00:00Z"}],
+    }
+    assert (await api.post(TEMPORAL, json=body)).status_code == 201
+    for duration in ("P1M", "P1D", "P1Y"):
+        periods = (await get(api, url(station), aggrMethods="max", aggrPeriodDuration=duration)).json()["temperature"]["max"]
+        assert periods[-1][0] == 3.5 and periods[-1][2] <= "9999-12-31T23:59:59.999Z", (duration, periods)
+    too_long = await get(api, url(station), 400, aggrMethods="max", aggrPeriodDuration="P10000Y")
+    assert too_long.json()["type"] == ERRORS + "BadRequestData"

@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from broker.errors import BadRequestData
 from broker.temporal.query import (
@@ -16,8 +20,10 @@ from broker.temporal.times import (
     DAY_MS,
     Duration,
     format_ms,
+    month_start_ms,
     parse_datetime,
     parse_duration,
+    to_ms,
 )
 
 
@@ -74,7 +80,10 @@ def test_durations(text: str, expected: Duration) -> None:
     assert parse_duration(text) == expected
 
 
-@pytest.mark.parametrize("text", ["P", "PT", "1H", "PT1", "P1H", "PT-1H", "P1M1D", "hourly", "P1WT1H"])
+@pytest.mark.parametrize(
+    "text",
+    ["P", "PT", "1H", "PT1", "P1H", "PT-1H", "P1M1D", "hourly", "P1WT1H", "P1001Y", "P99999999999Y", "PT9999999999999999999S", "P99999999W"],
+)
 def test_malformed_or_mixed_durations_are_bad_request_data(text: str) -> None:
     with pytest.raises(BadRequestData):
         parse_duration(text)
@@ -95,3 +104,11 @@ def test_representations() -> None:
         parse_representation(None, None, "avg", "one hour")  # malformed duration
     with pytest.raises(BadRequestData):
         parse_representation("keyValues", None, None, None)  # not a temporal representation
+
+
+@given(st.integers(0, 12 * 10_000 - 1))
+def test_month_start_is_the_first_instant_of_the_month(index: int) -> None:
+    year, month = divmod(index, 12)
+    if year >= 1:
+        assert month_start_ms(index) == to_ms(datetime(year, month + 1, 1, tzinfo=UTC))
+    assert month_start_ms(index + 1) - month_start_ms(index) in {d * DAY_MS for d in (28, 29, 30, 31)}
