@@ -294,7 +294,9 @@ def _position(value: Any, where: str) -> tuple[float, ...]:
         raise BadRequestData(f"{where} must be a position, [longitude, latitude] or [longitude, latitude, altitude]")
     if not (-180 <= value[0] <= 180 and -90 <= value[1] <= 90):
         raise BadRequestData(f"{where}: longitude must be in [-180, 180] and latitude in [-90, 90]")
-    return tuple(float(n) for n in value)
+    # The relations are decided on the surface (clause 4.10): an altitude is accepted and left out, which
+    # also lets one geometry mix positions with and without it.
+    return (float(value[0]), float(value[1]))
 
 
 def _line(value: Any, where: str) -> Coordinates:

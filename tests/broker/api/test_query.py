@@ -367,3 +367,13 @@ async def test_a_geo_query_pages_in_id_order_and_counts_every_match(client: http
         assert response.headers["NGSILD-Results-Count"] == str(len(near_ids))
         seen.extend(entity["id"] for entity in response.json())
     assert seen == near_ids
+
+
+async def test_a_query_line_with_an_altitude_on_some_positions_finds_what_the_flat_line_finds(hamm: httpx.AsyncClient) -> None:
+    flat = f"[[{HBF[0]},{HBF[1]}],[{HBF[0] + 0.01},{HBF[1] + 0.01}]]"
+    mixed = f"[[{HBF[0]},{HBF[1]},62.5],[{HBF[0] + 0.01},{HBF[1] + 0.01}]]"
+    found = [
+        await ids(hamm, type="OffStreetParking", georel="near;maxDistance==2000", geometry="LineString", coordinates=line)
+        for line in (flat, mixed)
+    ]
+    assert found[0] and found[0] == found[1]

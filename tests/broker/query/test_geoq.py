@@ -243,3 +243,12 @@ def test_near_prefilter_box_holds_every_point_within_the_distance(
     if west > -180 or east < 180:  # a box that does not wrap around the antimeridian
         assert west <= target_lon <= east
     assert south <= target_lat <= north
+
+
+def test_an_altitude_is_accepted_and_left_out_also_on_some_positions_only() -> None:
+    # Relations are decided on the surface; a geometry mixing [lon, lat] and [lon, lat, alt] is one line.
+    line = parse_geo_query_params("near;maxDistance==1000", "LineString", "[[7.80,51.67,80],[7.83,51.70]]", None)
+    assert line is not None and line.coordinates == ((7.80, 51.67), (7.83, 51.70))
+    ring = "[[[7.81,51.68,1],[7.82,51.68],[7.82,51.69,2.5],[7.81,51.68]]]"
+    polygon = parse_geo_query_params("within", "Polygon", ring, None)
+    assert polygon is not None and polygon.coordinates[0][2] == (7.82, 51.69)
