@@ -506,6 +506,9 @@ def partition_name(index: int) -> str:
     return f"history_{year:04d}{month + 1:02d}"
 
 
+LAST_MONTH = 9999 * 12 + 11  # month_index of December 9999
+
+
 async def ensure_partitions(conn: Any, now_ms: int, months_ahead: int = MONTHS_AHEAD) -> list[str]:
     """Create the monthly partitions of this month and the next ones, and of every month whose rows
     wait in the DEFAULT partition (older data imported); the names created."""
@@ -515,7 +518,9 @@ async def ensure_partitions(conn: Any, now_ms: int, months_ahead: int = MONTHS_A
         "SELECT DISTINCT (extract(year FROM ts AT TIME ZONE 'UTC') * 12 + extract(month FROM ts AT TIME ZONE 'UTC') - 1)::int8 "
         "FROM history_default"
     )
-    for index in sorted({*range(first, first + months_ahead + 1), *(row[0] for row in waiting)}):
+    months = {*range(first, first + months_ahead + 1), *(row[0] for row in waiting)}
+    # December 9999 keeps its rows in DEFAULT: its upper bound, 10000-01-01, is no DateTime.
+    for index in sorted(month for month in months if month < LAST_MONTH):
         name = partition_name(index)
         if await conn.fetchval(PARTITION_EXISTS, name):
             continue

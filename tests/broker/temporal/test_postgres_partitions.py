@@ -49,3 +49,20 @@ async def test_partitions_of_this_month_exist_and_imported_months_get_theirs(
         rows = await store.read_history("", "urn:x:1", TEMP, HistoryWindow(), limit=10)
         assert [row.doc["value"] for row in rows] == [0.0, 1.0, 2.0]
         await store.maintain_history(now_ms)  # again: nothing to do
+
+
+async def test_an_instance_in_december_9999_stays_in_the_default_partition(
+    fresh_database: Callable[[], Awaitable[str]],
+) -> None:
+    # The month's upper bound (10000-01-01) is no DateTime: the maintenance leaves the row in DEFAULT, and
+    # the next start of the store (which runs the maintenance) still succeeds.
+    dsn = await fresh_database()
+    last = "9999-12-15T00:00:00Z"
+    record = instance_record("urn:x:1", TEMP, {"type": "Property", "value": 1.0, "observedAt": last}, datetime_ms(last))
+    async with PostgresStore(dsn, pool_size=2) as store:
+        await store.add_history("", HistoryEntity("urn:x:1", ("https://example.org/T",)), [record])
+        await store.maintain_history(int(time.time() * 1000))
+    async with PostgresStore(dsn, pool_size=2) as store:
+        rows = await store.read_history("", "urn:x:1", TEMP, HistoryWindow(), limit=10)
+        assert [row.doc["value"] for row in rows] == [1.0]
+    assert await partition_counts(dsn) == {"history_default": 1}
