@@ -22,11 +22,12 @@ from broker.errors import BadRequestData
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# ASCII digits, at most 18 to a part: int() and float() read them, and _bounded refuses what is too long.
 _DURATION = re.compile(
-    r"^P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<days>\d+)D)?"
-    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
+    r"^P(?:(?P<years>[0-9]{1,18})Y)?(?:(?P<months>[0-9]{1,18})M)?(?:(?P<days>[0-9]{1,18})D)?"
+    r"(?:T(?:(?P<hours>[0-9]{1,18})H)?(?:(?P<minutes>[0-9]{1,18})M)?(?:(?P<seconds>[0-9]{1,18}(?:\.[0-9]{1,9})?)S)?)?$"
 )
-_WEEKS = re.compile(r"^P(?P<weeks>\d+)W$")
+_WEEKS = re.compile(r"^P(?P<weeks>[0-9]{1,18})W$")
 DAY_MS = 86_400_000
 
 

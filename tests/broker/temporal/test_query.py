@@ -82,7 +82,8 @@ def test_durations(text: str, expected: Duration) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["P", "PT", "1H", "PT1", "P1H", "PT-1H", "P1M1D", "hourly", "P1WT1H", "P1001Y", "P99999999999Y", "PT9999999999999999999S", "P99999999W"],
+    ["P", "PT", "1H", "PT1", "P1H", "PT-1H", "P1M1D", "hourly", "P1WT1H", "P1001Y", "P99999999999Y", "PT9999999999999999999S", "P99999999W", "PT" + "9" * 400 + "S", "P" + "9" * 5000 + "W",
+     "P" + "9" * 5000 + "Y", "PT1.0000000001S", "P\u0663D"],
 )
 def test_malformed_or_mixed_durations_are_bad_request_data(text: str) -> None:
     with pytest.raises(BadRequestData):
