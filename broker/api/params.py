@@ -87,7 +87,10 @@ class Page:
 
 def parse_page(params: QueryParams, *, default_limit: int, max_limit: int) -> Page:
     """limit/offset/count (clause 5.5.9): limit beyond the broker's maximum is 403 TooManyResults."""
-    limit = _non_negative(params.get("limit"), "limit", default_limit)
+    asked = params.get("limit")
+    if asked is not None and asked.isascii() and asked.isdigit() and not is_count(asked):
+        raise TooManyResults(f"limit ({len(asked)} digits) is over this broker's maximum page size of {max_limit}")
+    limit = _non_negative(asked, "limit", default_limit)
     offset = _non_negative(params.get("offset"), "offset", 0)
     count = parse_bool(params.get("count"), "count")
     if limit > max_limit:

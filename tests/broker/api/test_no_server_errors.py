@@ -51,14 +51,17 @@ COUNTS = [SUPERSCRIPT_TWO, TOO_LONG, str(2**70), "\u0663"]  # the last: ARABIC-I
 
 
 @pytest.mark.parametrize("count", COUNTS)
-async def test_a_count_that_is_not_ascii_digits_or_too_large_is_a_bad_request(client: httpx.AsyncClient, count: str) -> None:
+async def test_a_count_that_is_not_ascii_digits_or_too_large_is_a_client_error(client: httpx.AsyncClient, count: str) -> None:
     await client.post(f"{API}/entities", json={"id": ID, "type": "Thing", "a": {"type": "Property", "value": 1}})
+    # A limit over the maximum page size in ASCII digits: 403 TooManyResults (clause 5.5.9); else 400.
+    expected = "TooManyResults" if count.isascii() and count.isdigit() else "BadRequestData"
+    for path in ("/entities", "/temporal/entities"):
+        limit = await client.get(API + path, params={"type": "Thing", "limit": count})
+        assert limit.json()["type"] == f"https://uri.etsi.org/ngsi-ld/errors/{expected}", limit.text
     requests = [
-        ("GET", "/entities", {"type": "Thing", "limit": count}),
         ("GET", "/entities", {"type": "Thing", "offset": count}),
         ("GET", f"/entities/{ID}", {"join": "inline", "joinLevel": count}),
         ("GET", f"/temporal/entities/{ID}", {"lastN": count}),
-        ("GET", "/temporal/entities", {"type": "Thing", "limit": count}),
     ]
     for method, path, params in requests:
         response = await client.request(method, API + path, params=params)
