@@ -173,11 +173,14 @@ def _modified_after(previous: Any) -> str:
     subscription has a modifiedAt of its own, by which broker processes sharing the store tell that the
     subscription changed (two PATCHes in one millisecond kept the first version in the others)."""
     now = now_iso()
-    if not isinstance(previous, str) or now > previous:
+    if not isinstance(previous, str):
         return now
-    try:
+    try:  # compared as instants: a stored modifiedAt need not have now_iso's form
         stamped = datetime.fromisoformat(previous.replace("Z", "+00:00"))
-    except ValueError:
+        later = datetime.fromisoformat(now.replace("Z", "+00:00")) > stamped
+    except (ValueError, TypeError):
+        return now
+    if later:
         return now
     return (stamped + timedelta(milliseconds=1)).astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
