@@ -227,7 +227,8 @@ async def _answer(
         )
         for entity in entities
     ]
-    shown = [shown_members(entity, selected) for entity, selected in zip(entities, selections, strict=True)]
+    # What join starts from; without join (the hot path) no copy of each selection is made.
+    shown = [shown_members(entity, selected) for entity, selected in zip(entities, selections, strict=True)] if join else selections
     linked = await linked_entities(store, call.tenant, shown, join_level) if join else {}
     bodies = []
     features = []
