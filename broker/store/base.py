@@ -11,7 +11,7 @@ writers (and a failing change writes nothing).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -27,6 +27,7 @@ from broker.temporal.model import (
     HistoryWindow,
     InstanceRecord,
 )
+from broker.temporal.times import format_ms
 
 T = TypeVar("T")
 
@@ -65,6 +66,22 @@ class BatchOutcome:
     result: Any = None
     error: NgsiLdError | None = None
 
+
+
+def as_deleted(entity: ExpandedEntity, at_ms: int) -> ExpandedEntity:
+    """The entity as deleted: a copy with deletedAt, the instant its history records for the deletion,
+    so that an entityDeleted notification shows the same instant as the temporal API."""
+    return {**entity, "deletedAt": format_ms(at_ms)}
+
+
+def deletions_stamped(outcomes: list[BatchOutcome], at_ms: int) -> list[BatchOutcome]:
+    """A batch's outcomes, each deleted entity `as_deleted` at the batch's instant."""
+    return [
+        replace(outcome, before=as_deleted(outcome.before, at_ms))
+        if outcome.after is None and outcome.before is not None and outcome.error is None
+        else outcome
+        for outcome in outcomes
+    ]
 
 @dataclass(frozen=True, slots=True)
 class EntitySelector:
@@ -154,13 +171,15 @@ class Store(Protocol):
         """
 
     async def delete_entity(self, tenant: str, entity_id: str) -> ExpandedEntity:
-        """Delete and return the entity; ResourceNotFound when it does not exist."""
+        """Delete and return the entity, `as_deleted` (with deletedAt, the instant its history records);
+        ResourceNotFound when it does not exist."""
 
     async def batch_modify(self, tenant: str, changes: list[tuple[str, BatchChange]]) -> list[BatchOutcome]:
         """Apply each change, in order, in ONE transaction; an item's error fails only that item.
 
         A change gets a private copy of the entity as the earlier items left it (None when absent)
-        and returns (the entity to store or None to delete it, a result to report).
+        and returns (the entity to store or None to delete it, a result to report). The outcome of a
+        deletion has the entity `as_deleted` at the instant the history records.
         """
 
     async def entity_ids_of_types(self, tenant: str, types: list[str]) -> list[str]: ...
@@ -298,4 +317,4 @@ class Store(Protocol):
         Won too when nothing is claimed yet or `version` (the subscription's modifiedAt) is newer."""
 
 
-__all__ = ["DeliveryDelta", "Store", "Modification", "ExpandedEntity", "BatchChange", "BatchOutcome", "sharing_instances", "shares_instances", "lists_copied", "TypeAttributeCount", "AttributeCount", "EntityQuery", "EntitySelector", "OrderKey"]
+__all__ = ["DeliveryDelta", "Store", "Modification", "ExpandedEntity", "BatchChange", "BatchOutcome", "sharing_instances", "shares_instances", "lists_copied", "as_deleted", "deletions_stamped", "TypeAttributeCount", "AttributeCount", "EntityQuery", "EntitySelector", "OrderKey"]

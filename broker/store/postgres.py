@@ -57,6 +57,8 @@ from broker.store.base import (
     ExpandedEntity,
     Modification,
     TypeAttributeCount,
+    as_deleted,
+    deletions_stamped,
     lists_copied,
     shares_instances,
 )
@@ -290,8 +292,9 @@ class PostgresStore:
             if found is None:
                 raise ResourceNotFound(f"entity {entity_id} not found")
             before: ExpandedEntity = found[0]
-            await self._write_entities(conn, tenant, [(before, None)], relist=_marked(entity_id, found[1]))
-            return before
+            now_ms = int(time.time() * 1000)
+            await self._write_entities(conn, tenant, [(before, None)], now_ms, relist=_marked(entity_id, found[1]))
+            return as_deleted(before, now_ms)
 
         return await self._write(work)
 
@@ -330,8 +333,9 @@ class PostgresStore:
                 for outcome in outcomes
                 if outcome.error is None and outcome.before is not outcome.after
             ]
-            created = await self._write_entities(conn, tenant, writes, history_writes=steps, relist=relist)
-            return outcomes, created
+            now_ms = int(time.time() * 1000)
+            created = await self._write_entities(conn, tenant, writes, now_ms, history_writes=steps, relist=relist)
+            return deletions_stamped(outcomes, now_ms), created
 
         outcomes, created = await self._write(work, retry_unique=True)
         if created:
@@ -356,6 +360,7 @@ class PostgresStore:
         conn: Connection,
         tenant: str,
         writes: list[Write],
+        now_ms: int | None = None,
         *,
         history_writes: list[Write] | None = None,
         relist: Collection[str] = frozenset(),
@@ -365,7 +370,8 @@ class PostgresStore:
         Rows and counter keys are written in sorted order, so concurrent transactions lock them
         in one order and do not deadlock. True when an entity was created (the tenant now exists).
         `relist`: the ids among the writes whose rows are marked history_deleted
-        (postgres_history.record_writes).
+        (postgres_history.record_writes). `now_ms`: the instant of the deletions in the history (the
+        clock when not given), which the caller gives the deleted entities as deletedAt (as_deleted).
         """
         inserts, updates, deletes = [], [], []
         for before, after in sorted(writes, key=lambda pair: entity_id_of(*pair)):
@@ -399,7 +405,11 @@ class PostgresStore:
         await write_counters(conn, tenant, writes)
         await write_geometries(conn, tenant, writes)
         await postgres_history.record_writes(
-            conn, tenant, writes if history_writes is None else history_writes, int(time.time() * 1000), relist
+            conn,
+            tenant,
+            writes if history_writes is None else history_writes,
+            int(time.time() * 1000) if now_ms is None else now_ms,
+            relist,
         )
         return bool(inserts)
 

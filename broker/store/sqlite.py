@@ -42,6 +42,8 @@ from broker.store.base import (
     ExpandedEntity,
     Modification,
     TypeAttributeCount,
+    as_deleted,
+    deletions_stamped,
     lists_copied,
     shares_instances,
 )
@@ -342,10 +344,12 @@ class SqliteStore:
         after: ExpandedEntity | None,
         *,
         relist: bool = False,
+        now_ms: int | None = None,
     ) -> None:
         """Insert, update or delete one entity row, with its counters, type index and history rows
-        (`relist`: the entity's row is marked history_deleted, see sqlite_history.record_write)."""
-        sqlite_history.record_write(conn, tenant, before, after, relist=relist)
+        (`relist`: the entity's row is marked history_deleted, see sqlite_history.record_write;
+        `now_ms`: the instant of a deletion)."""
+        sqlite_history.record_write(conn, tenant, before, after, relist=relist, now_ms=now_ms)
         writes = EntityWrites(tenant)
         writes.add(before, after)
         self._flush(conn, writes)
@@ -407,8 +411,9 @@ class SqliteStore:
                 if found is None:
                     raise ResourceNotFound(f"entity {entity_id} not found")
                 before: ExpandedEntity = orjson.loads(found[0])
-                self._write_entity(conn, tenant, before, None, relist=bool(found[1]))
-            return before
+                now_ms = int(time.time() * 1000)
+                self._write_entity(conn, tenant, before, None, relist=bool(found[1]), now_ms=now_ms)
+            return as_deleted(before, now_ms)
 
         return await self._on_writer(run)
 
@@ -441,10 +446,12 @@ class SqliteStore:
                 # History step by step: an entity updated twice in one batch (an IoT agent's batch of
                 # uplinks) keeps both instances; the entity row is then written once, final.
                 history = sqlite_history.PendingHistory()
+                now_ms = int(time.time() * 1000)
                 for outcome in outcomes:
                     if outcome.error is None and outcome.before is not outcome.after:
                         sqlite_history.record_write(
-                            conn, tenant, outcome.before, outcome.after, history, relist=outcome.entity_id in relist
+                            conn, tenant, outcome.before, outcome.after, history,
+                            relist=outcome.entity_id in relist, now_ms=now_ms,
                         )
                 writes = EntityWrites(tenant)
                 for entity_id, after in current.items():
@@ -454,7 +461,7 @@ class SqliteStore:
                 self._flush(conn, writes)
                 history.flush(conn)
             self._after_commit(tenant)
-            return outcomes
+            return deletions_stamped(outcomes, now_ms)
 
         return await self._on_writer(run)
 

@@ -213,6 +213,7 @@ def record_write(
     pending: PendingHistory | None = None,
     *,
     relist: bool = False,
+    now_ms: int | None = None,
 ) -> None:
     """Record what an entity write changed: its new or changed instances, and deletions.
 
@@ -220,11 +221,15 @@ def record_write(
     `relist`: the temporal API deleted some of the entity's history (its row is marked history_deleted),
     so the row is made again if it is gone and the attributes listed again: a write after such a deletion
     starts the history anew. With `pending`, the rows are collected for a batch's `PendingHistory.flush`
-    instead of written now.
+    instead of written now. `now_ms`: the instant of a deletion (the clock when not given), which the
+    store gives the deleted entity as deletedAt.
     """
     history = pending if pending is not None else PendingHistory()
     # A deletion's instances and the entity's row carry one instant: the clock is read once.
-    now_ms = int(time.time() * 1000) if after is None else None
+    if after is not None:
+        now_ms = None
+    elif now_ms is None:
+        now_ms = int(time.time() * 1000)
     records = history_fields(before, after, now_ms)
     if before is None and after is not None:  # a creation: entity_change is the entity as created
         history.entities.append(_created_entity_row(tenant, after, records))

@@ -151,8 +151,12 @@ def entity_matches(sub: CompiledSubscription, entity: ExpandedEntity) -> bool:
 
 def _instant_of(change: EntityChange) -> str:
     """The instant of the change, a deletion's deletedAt in notifications: the entity's modifiedAt as the
-    write stamped it (an attribute deleted, so that both show one instant), else now (the entity deleted)."""
-    stamped = change.after.get("modifiedAt") if change.after is not None else None
+    write stamped it (an attribute deleted, so that both show one instant), or the deleted entity's
+    deletedAt as the store recorded it in the history (the entity deleted), else now."""
+    if change.after is not None:
+        stamped = change.after.get("modifiedAt")
+    else:
+        stamped = change.before.get("deletedAt") if change.before is not None else None
     return stamped if isinstance(stamped, str) else now_iso()
 
 

@@ -126,7 +126,8 @@ async def test_modify_or_delete_missing_entity_is_resource_not_found(store: Stor
 
 async def test_delete_returns_the_entity_and_removes_it(store: Store) -> None:
     await store.create_entity("", entity("urn:x:1", v=1))
-    assert await store.delete_entity("", "urn:x:1") == entity("urn:x:1", v=1)
+    deleted = await store.delete_entity("", "urn:x:1")
+    assert deleted.pop("deletedAt").endswith("Z") and deleted == entity("urn:x:1", v=1)
     assert await store.retrieve_entity("", "urn:x:1") is None
 
 
@@ -290,7 +291,9 @@ async def test_batch_applies_items_in_order_and_fails_items_alone(store: Store) 
     assert [type(o.error) for o in outcomes] == [AlreadyExists, type(None), type(None), type(None), ResourceNotFound]
     assert outcomes[1].after == entity("urn:x:2", v=10) and outcomes[1].result == "created"
     assert outcomes[2].before == entity("urn:x:2", v=10) and outcomes[2].after == entity("urn:x:2", v=11)
-    assert outcomes[3].before == entity("urn:x:1", v=1) and outcomes[3].after is None
+    deleted = outcomes[3].before
+    assert deleted is not None and outcomes[3].after is None
+    assert deleted.pop("deletedAt").endswith("Z") and deleted == entity("urn:x:1", v=1)
     assert await store.retrieve_entity("", "urn:x:1") is None
     assert await store.retrieve_entity("", "urn:x:2") == entity("urn:x:2", v=11)
     assert (await store.entity_counts())[""] == 1

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from broker.errors import ResourceNotFound
 from broker.store import Store
 from broker.temporal import HistoryWindow
+from broker.temporal.times import format_ms
 
 T = "https://example.org/Thing"
 TEMP = "https://example.org/temperature"
@@ -183,6 +184,33 @@ async def test_an_entity_and_its_attributes_are_deleted_at_one_instant(
     for attribute in ATTRIBUTES:
         deletions = await store.read_history(tenant, "urn:x:1", attribute, HistoryWindow("deletedAt"), limit=10)
         assert [row.deleted_at_ms for row in deletions] == [known.deleted_at_ms]
+
+
+@pytest.mark.parametrize("how", ["delete_entity", "batch_modify"])
+async def test_the_deleted_entity_carries_the_instant_its_history_records(
+    store: Store, tenant: str, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    # What the store returns for a deleted entity is what an entityDeleted notification shows: its
+    # deletedAt must be the history's instant of the deletion, though the clock moves at every reading.
+    await store.create_entity(tenant, station("urn:x:1"))
+    await store.create_entity(tenant, station("urn:x:2"))
+    ticks = itertools.count()
+    start = 1_790_000_000.0
+    monkeypatch.setattr("time.time", lambda: start + next(ticks) / 1000)
+
+    if how == "delete_entity":
+        deleted = [await store.delete_entity(tenant, "urn:x:1")]
+    else:
+        outcomes = await store.batch_modify(tenant, [(i, lambda current: (None, None)) for i in ("urn:x:1", "urn:x:2")])
+        deleted = [outcome.before for outcome in outcomes]
+
+    for entity in deleted:
+        assert entity is not None
+        known = await store.retrieve_history_entity(tenant, entity["id"])
+        assert known is not None and known.deleted_at_ms is not None
+        assert entity["deletedAt"] == format_ms(known.deleted_at_ms)
+        assert {key: value for key, value in entity.items() if key != "deletedAt"} == station(entity["id"])
+    assert await store.retrieve_entity(tenant, "urn:x:1") is None
 
 
 FAR_FUTURE_MS = 4_102_444_800_000  # 2100-01-01: retention older than this deletes every instance

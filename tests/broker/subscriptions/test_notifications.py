@@ -4,11 +4,17 @@
 
 from __future__ import annotations
 
+import time
+import types
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
+
+import broker.store.postgres
+import broker.store.sqlite
+import broker.store.sqlite_history
 
 from tests.broker.subscriptions.fixtures import Receiver, room, subscription
 from tests.conftest import API, ContextServer
@@ -393,3 +399,28 @@ async def test_a_deleted_attribute_is_shown_deleted_at_the_entity_s_modification
     [notification] = await receiver.wait_for(1)
     stored = (await client.get(f"{ENTITIES}/{entity_id}", params={"options": "sysAttrs"})).json()
     assert notification.data[0]["temperature"]["deletedAt"] == stored["modifiedAt"]
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["DELETE", "batch delete"])
+async def test_a_deleted_entity_is_shown_deleted_at_the_instant_its_history_records(
+    client: httpx.AsyncClient, receiver: Receiver, unique_id: Callable[[str], str], monkeypatch: pytest.MonkeyPatch, batch: bool
+) -> None:
+    # The store's clock decides the instant of a deletion (here it runs two seconds behind the rest of
+    # the broker): the entityDeleted notification shows the instant the temporal API shows.
+    entity_id = unique_id("Room")
+    await create(client, room(entity_id, 20))
+    await subscribe(client, subscription(receiver.url(), notificationTrigger=["entityDeleted"]))
+    behind = types.SimpleNamespace(time=lambda: time.time() - 2.0, perf_counter=time.perf_counter)
+    monkeypatch.setattr(broker.store.sqlite, "time", behind)
+    monkeypatch.setattr(broker.store.postgres, "time", behind)
+    monkeypatch.setattr(broker.store.sqlite_history, "time", behind)
+    if batch:
+        response = await client.post(f"{API}/entityOperations/delete", json=[entity_id])
+    else:
+        response = await client.delete(f"{ENTITIES}/{entity_id}")
+    assert response.status_code == 204, response.text
+    [notification] = await receiver.wait_for(1)
+    history = await client.get(f"{API}/temporal/entities/{entity_id}", params={"timeproperty": "deletedAt"})
+    assert history.status_code == 200, history.text
+    [deletion] = history.json()["temperature"]
+    assert notification.data[0]["deletedAt"] == deletion["deletedAt"]
