@@ -109,6 +109,9 @@ class Settings(BaseModel):
     history_maintenance_interval_s: float = Field(
         3600.0, gt=0, description="How often retention runs and PostgreSQL history partitions are prepared."
     )
+    expiry_interval_s: float = Field(
+        1.0, gt=0, description="How often entities and attribute instances whose expiresAt has passed are removed (clause 4.22)."
+    )
     open_data_licence: str = Field(
         "Datenlizenz Deutschland – Namensnennung – Version 2.0", description="Licence named in every open-data download."
     )

@@ -113,7 +113,7 @@ def unique_id(request: pytest.FixtureRequest) -> Callable[[str], str]:
 # not TRUNCATE: on these small tables it takes milliseconds where TRUNCATE takes a tenth of a second.
 RESET_DATA = """
 DELETE FROM entities; DELETE FROM type_counts; DELETE FROM type_attribute_counts; DELETE FROM attribute_counts;
-DELETE FROM entity_types; DELETE FROM documents; DELETE FROM entity_geometries;
+DELETE FROM entity_types; DELETE FROM documents; DELETE FROM entity_geometries; DELETE FROM entity_expirations;
 DELETE FROM tenants WHERE name <> ''; UPDATE tenants SET entity_count = 0;
 DELETE FROM history; DELETE FROM history_entities; DELETE FROM history_attributes;
 DELETE FROM subscription_states;

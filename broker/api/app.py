@@ -41,6 +41,7 @@ from broker.api import (
 )
 from broker.api.observability import Metrics, ObservabilityMiddleware
 from broker.api.responses import problem_response
+from broker.entities.expiry import EntityExpiry
 from broker.entities.operations import now_iso
 from broker.entities.service import EntityService
 from broker.errors import (
@@ -118,6 +119,7 @@ def create_app(settings: Settings) -> Starlette:
                 store, [subscription_service.listener], validate=validation.check if validation else None
             )
             await stack.enter_async_context(HistoryMaintenance(store, settings))
+            await stack.enter_async_context(EntityExpiry(app.state.entity_service, settings.expiry_interval_s))
             log.info("broker ready on store %s", settings.store_safe_url)
             yield
 

@@ -41,11 +41,14 @@ _TYPE_BY_MEMBER = {
     "json": "JsonProperty",
 }
 VALUE_MEMBERS = frozenset(ATTRIBUTE_TYPES.values())
-SYSTEM_MEMBERS = frozenset({"createdAt", "modifiedAt", "deletedAt", "instanceId"})
+# The system members: shown only with options=sysAttrs. The broker stamps all but expiresAt, which a
+# client sets (clause 4.22) on the entity and on an attribute instance; stamped ones in input are dropped.
+SYSTEM_MEMBERS = frozenset({"createdAt", "modifiedAt", "deletedAt", "instanceId", "expiresAt"})
+STAMPED_MEMBERS = SYSTEM_MEMBERS - {"expiresAt"}
 ENTITY_MEMBERS = frozenset({"id", "type", "scope", "@context"}) | SYSTEM_MEMBERS
 # Clause 4.5.1: core terms that are members of attributes cannot name an attribute.
 RESERVED_ATTRIBUTE_NAMES = VALUE_MEMBERS | frozenset(
-    {"datasetId", "observedAt", "unitCode", "objectType", "lang", "instanceId", "previousValue", "expiresAt"}
+    {"datasetId", "observedAt", "unitCode", "objectType", "lang", "instanceId", "previousValue"}
 )
 # Clauses 4.5.3.2 and 4.5.24.2: these are unitless.
 _UNITLESS = frozenset({"Relationship", "ListRelationship", "JsonProperty"})
@@ -204,6 +207,9 @@ def _parse_members(
     for name, raw in body.items():
         if name == "@context" or name in ("createdAt", "modifiedAt", "deletedAt"):
             continue
+        if name == "expiresAt":  # the entity's (clause 4.22); "urn:ngsi-ld:null" in a merge takes it away
+            fragment[name] = _check_datetime("the entity's expiresAt", raw, allow_null)
+            continue
         if name in RESERVED_ATTRIBUTE_NAMES:
             raise BadRequestData(f"{name!r} is a core NGSI-LD term and cannot name an attribute (clause 4.5.1)")
         if name == "id":
@@ -326,15 +332,15 @@ def _members(
     expected = ATTRIBUTE_TYPES.get(attr_type) if attr_type else None
     seen: dict[str, str] = {}
     for key, value in raw.items():
-        if key == "type" or key in SYSTEM_MEMBERS:
+        if key == "type" or key in STAMPED_MEMBERS:
             continue
         if key in VALUE_MEMBERS:
             if expected is not None and key != expected:
                 raise BadRequestData(f"attribute {name}: a {attr_type} has no {key!r} member")
             checked = _check_value(name, attr_type, key, value, allow_null)
             instance[key] = checked if expansion is None else expansion.member(key, checked, attr_type)
-        elif key == "observedAt":
-            instance[key] = _check_datetime(name, value, allow_null)
+        elif key == "observedAt" or key == "expiresAt":
+            instance[key] = _check_datetime(f"attribute {name}: {key}", value, allow_null)
         elif key == "unitCode":
             if attr_type in _UNITLESS:
                 raise BadRequestData(f"attribute {name}: a {attr_type} has no unitCode (it is unitless)")
@@ -429,13 +435,11 @@ def is_datetime(value: Any) -> bool:
     return True
 
 
-def _check_datetime(name: str, value: Any, allow_null: bool) -> str:
+def _check_datetime(what: str, value: Any, allow_null: bool) -> str:
     if allow_null and value == NGSI_LD_NULL:
         return value  # type: ignore[no-any-return]
     if not is_datetime(value):
-        raise BadRequestData(
-            f"attribute {name}: observedAt {value!r} is not a DateTime of the form YYYY-MM-DDThh:mm:ssZ (UTC, clause 4.6.3)"
-        )
+        raise BadRequestData(f"{what} {value!r} is not a DateTime of the form YYYY-MM-DDThh:mm:ssZ (UTC, clause 4.6.3)")
     return str(value)
 
 
@@ -444,6 +448,7 @@ __all__ = [
     "ATTRIBUTE_TYPES",
     "VALUE_MEMBERS",
     "SYSTEM_MEMBERS",
+    "STAMPED_MEMBERS",
     "ENTITY_MEMBERS",
     "is_uri",
     "is_datetime",

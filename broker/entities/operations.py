@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from broker.ld.members import ENTITY_MEMBERS
 from broker.entities.geojson import is_geometry
 from broker.entities.normalize import (
     ATTRIBUTE_TYPES,
@@ -22,8 +23,8 @@ from broker.entities.normalize import (
 from broker.errors import BadRequestData, ResourceNotFound
 
 Instance = dict[str, Any]
-ENTITY_CORE_MEMBERS = frozenset({"id", "type", "scope", "createdAt", "modifiedAt", "deletedAt"})
-_INSTANCE_SCALAR_MEMBERS = frozenset({"observedAt", "unitCode", "objectType", "lang"})
+ENTITY_CORE_MEMBERS = ENTITY_MEMBERS  # the core members of an entity (broker.ld.members)
+_INSTANCE_SCALAR_MEMBERS = frozenset({"observedAt", "unitCode", "objectType", "lang", "expiresAt"})
 
 
 def now_iso() -> str:
@@ -134,6 +135,18 @@ def _set_scope(entity: dict[str, Any], scope: Any) -> None:
         entity["scope"] = scope
 
 
+def _set_expiry(entity: dict[str, Any], fragment: dict[str, Any]) -> bool:
+    """The fragment's expiresAt of the entity (clause 4.22), if it has one: set, or taken away by
+    "urn:ngsi-ld:null" (merge); True when the fragment had one."""
+    if "expiresAt" not in fragment:
+        return False
+    if fragment["expiresAt"] == NGSI_LD_NULL:
+        entity.pop("expiresAt", None)
+    else:
+        entity["expiresAt"] = fragment["expiresAt"]
+    return True
+
+
 def _attributes(fragment: dict[str, Any]) -> list[tuple[str, list[Instance]]]:
     return [(key, value) for key, value in fragment.items() if is_attribute_key(key)]
 
@@ -151,6 +164,8 @@ def append_attributes(entity: dict[str, Any], fragment: dict[str, Any], now: str
             entity["scope"] = list(dict.fromkeys([*entity.get("scope", []), *fragment_scope]))
         else:
             _set_scope(entity, fragment["scope"])
+        changed = True
+    if not (no_overwrite and "expiresAt" in entity) and _set_expiry(entity, fragment):
         changed = True
     for iri, instances in _attributes(fragment):
         existing = entity.setdefault(iri, [])
@@ -174,8 +189,10 @@ def append_attributes(entity: dict[str, Any], fragment: dict[str, Any], now: str
 
 
 def update_attributes(entity: dict[str, Any], fragment: dict[str, Any], now: str) -> UpdateResult:
-    """PATCH /entities/{id}/attrs (5.6.2): replace attributes that exist; report the others."""
+    """PATCH /entities/{id}/attrs (5.6.2): replace attributes that exist; report the others.
+    The entity's expiresAt, when the fragment has one, is set too."""
     result = UpdateResult()
+    expiry_set = _set_expiry(entity, fragment)
     for iri, instances in _attributes(fragment):
         existing = entity.get(iri, [])
         for instance in instances:
@@ -188,7 +205,7 @@ def update_attributes(entity: dict[str, Any], fragment: dict[str, Any], now: str
             existing[index] = stamp_instance(instance, now, existing[index].get("createdAt"))
             if iri not in result.updated:
                 result.updated.append(iri)
-    if result.updated:
+    if result.updated or expiry_set:
         entity["modifiedAt"] = now
     return result
 
@@ -205,6 +222,7 @@ def merge_entity(
     _add_types(entity, fragment.get("type"))
     if "scope" in fragment:
         _set_scope(entity, fragment["scope"])
+    _set_expiry(entity, fragment)
     for iri, instances in _attributes(fragment):
         existing = entity.get(iri, [])
         for instance in instances:
@@ -285,6 +303,7 @@ def replace_entity(entity: dict[str, Any], replacement: dict[str, Any], now: str
     scope = replacement.get("scope")
     if scope not in (None, NGSI_LD_NULL):
         entity["scope"] = list(scope) if isinstance(scope, list) else scope
+    _set_expiry(entity, replacement)  # without one, the entity no longer expires
     # Stamped copies: `replacement` is left as it was (a batch item's change may run again).
     for iri, instances in _attributes(replacement):
         entity[iri] = [stamped_copy(instance, now) for instance in instances]

@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
+from broker.ld.members import ENTITY_MEMBERS
 from broker.entities.normalize import ATTRIBUTE_TYPES, SYSTEM_MEMBERS
 from broker.entities.operations import is_attribute_key, is_sub_attribute_key
 
 REPRESENTATIONS = ("normalized", "concise", "keyValues", "simplified")
-_COMPACTED_CORE = frozenset({"id", "type", "scope", "createdAt", "modifiedAt", "deletedAt", "@context"})
+_COMPACTED_CORE = ENTITY_MEMBERS | {"@context"}
 
 
 def select(

@@ -14,7 +14,8 @@ CompactedEntity: TypeAlias = dict[str, Any]
 ExpandedInstance: TypeAlias = dict[str, Any]
 CompactedInstance: TypeAlias = dict[str, Any]
 
-ENTITY_MEMBERS = frozenset(("id", "type", "scope", "createdAt", "modifiedAt", "deletedAt"))
+# expiresAt (clause 4.22, Table 5.2.4-1): the instant the entity, or an attribute instance, expires.
+ENTITY_MEMBERS = frozenset(("id", "type", "scope", "createdAt", "modifiedAt", "deletedAt", "expiresAt"))
 
 VALUE_MEMBERS = frozenset(("value", "object", "languageMap", "vocab", "valueList", "objectList", "json"))
 INSTANCE_MEMBERS = VALUE_MEMBERS | frozenset(
@@ -26,6 +27,7 @@ INSTANCE_MEMBERS = VALUE_MEMBERS | frozenset(
         "createdAt",
         "modifiedAt",
         "deletedAt",
+        "expiresAt",
         "objectType",
         "lang",
         "instanceId",

@@ -184,6 +184,10 @@ class Store(Protocol):
 
     async def entity_ids_of_types(self, tenant: str, types: list[str]) -> list[str]: ...
 
+    async def expired_entities(self, now_ms: int, limit: int) -> list[tuple[str, str]]:
+        """(tenant, entity id) of up to `limit` entities, of every tenant, that expire (the entity or one
+        of its attribute instances: expiresAt, clause 4.22) at or before `now_ms`, the earliest first."""
+
     async def query_entities(
         self, tenant: str, query: EntityQuery, *, limit: int, offset: int, count: bool
     ) -> tuple[list[ExpandedEntity], int | None]:

@@ -12,9 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from broker.ld.members import ENTITY_MEMBERS
 from broker.store.base import ExpandedEntity
+from broker.temporal.times import datetime_ms
 
-CORE_MEMBERS = frozenset({"id", "type", "scope", "createdAt", "modifiedAt", "deletedAt"})
+CORE_MEMBERS = ENTITY_MEMBERS  # the core members of an entity (broker.ld.members)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,15 +96,35 @@ def _same_kinds(before: ExpandedEntity, after: ExpandedEntity, changed: list[str
     return True
 
 
-def update_changes(before: ExpandedEntity | None, after: ExpandedEntity | None) -> tuple[bool, bool]:
-    """(whether the GeoProperties may differ, whether counter_changes may be non-empty) between two states
-    of an entity: both unless it is an update that keeps its types, which then changes them only through
-    the attributes it changed (an IoT agent's new measurement changes neither)."""
+def update_changes(before: ExpandedEntity | None, after: ExpandedEntity | None) -> tuple[bool, bool, bool]:
+    """(whether the GeoProperties may differ, whether counter_changes may be non-empty, whether expiry_ms
+    may differ) between two states of an entity: all three unless it is an update that keeps its types,
+    which then changes them only through the attributes it changed (an IoT agent's new measurement
+    changes none of them)."""
     if before is None or after is None or before["type"] != after["type"]:
-        return True, True
+        return True, True, True
     changed = _changed_attributes(before, after)
     geometry = any(_has_geometry(before.get(key)) or _has_geometry(after.get(key)) for key in changed)
-    return geometry, not _same_kinds(before, after, changed)
+    expiry = before.get("expiresAt") != after.get("expiresAt") or any(
+        _has_expiry(before.get(key)) or _has_expiry(after.get(key)) for key in changed
+    )
+    return geometry, not _same_kinds(before, after, changed), expiry
+
+
+def expiry_ms(entity: ExpandedEntity | None) -> int | None:
+    """When the entity, or the first of its attribute instances, expires (expiresAt, clause 4.22), in
+    epoch milliseconds; None when nothing of it expires. The stores index it (entity_expirations)."""
+    if entity is None:
+        return None
+    found = [entity["expiresAt"]] if "expiresAt" in entity else []
+    for key, instances in entity.items():
+        if key not in CORE_MEMBERS:
+            found.extend(instance["expiresAt"] for instance in instances if "expiresAt" in instance)
+    return min(datetime_ms(text) for text in found) if found else None
+
+
+def _has_expiry(instances: Any) -> bool:
+    return isinstance(instances, list) and any(isinstance(instance, dict) and "expiresAt" in instance for instance in instances)
 
 
 def _has_geometry(instances: Any) -> bool:
@@ -129,4 +151,5 @@ __all__ = [
     "CounterChanges",
     "counter_changes",
     "update_changes",
+    "expiry_ms",
 ]

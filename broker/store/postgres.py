@@ -63,7 +63,7 @@ from broker.store.base import (
     shares_instances,
 )
 from broker.store.delivery_state import DeliveryDelta, state_of
-from broker.store.postgres_indexes import Write, entity_id_of, write_counters, write_geometries
+from broker.store.postgres_indexes import Write, entity_id_of, write_counters, write_expirations, write_geometries
 from broker.store.postgres_query import plan_query, run_query
 from broker.temporal.model import (
     AggregatedPeriod,
@@ -342,6 +342,9 @@ class PostgresStore:
             self._known_tenants.add(tenant)
         return outcomes
 
+    async def expired_entities(self, now_ms: int, limit: int) -> list[tuple[str, str]]:
+        return [(row[0], row[1]) for row in await self._fetch(sql.SELECT_EXPIRED, now_ms, limit)]
+
     async def entity_ids_of_types(self, tenant: str, types: list[str]) -> list[str]:
         return [row[0] for row in await self._fetch(sql.SELECT_IDS_OF_TYPES, tenant, types)]
 
@@ -404,6 +407,7 @@ class PostgresStore:
             await conn.execute(sql.COUNT_ENTITIES, tenant, len(inserts) - len(deletes))
         await write_counters(conn, tenant, writes)
         await write_geometries(conn, tenant, writes)
+        await write_expirations(conn, tenant, writes)
         await postgres_history.record_writes(
             conn,
             tenant,

@@ -14,12 +14,13 @@ from typing import Any
 
 import orjson
 
+from broker.ld.members import ENTITY_MEMBERS
 from broker.store import postgres_schema as sql
 from broker.store.base import ExpandedEntity
-from broker.store.indexes import counter_changes, update_changes
+from broker.store.indexes import counter_changes, expiry_ms, update_changes
 
 Write = tuple[ExpandedEntity | None, ExpandedEntity | None]  # (before, after); None: absent
-_CORE = frozenset({"id", "type", "scope", "createdAt", "modifiedAt", "deletedAt"})
+_CORE = ENTITY_MEMBERS  # the core members of an entity (broker.ld.members)
 
 
 def entity_id_of(before: ExpandedEntity | None, after: ExpandedEntity | None) -> str:
@@ -113,4 +114,18 @@ async def write_geometries(conn: Any, tenant: str, writes: list[Write]) -> None:
         await conn.execute(sql.INSERT_GEOMETRIES, tenant, *_columns(sorted(rows), 5))
 
 
-__all__ = ["Write", "entity_id_of", "write_counters", "write_geometries"]
+async def write_expirations(conn: Any, tenant: str, writes: list[Write]) -> None:
+    """Move the expiry index (entity_expirations) for the entities whose expiry_ms changed."""
+    expirations: dict[str, int | None] = {}
+    for before, after in writes:
+        if update_changes(before, after)[2]:
+            expires = expiry_ms(after)
+            if expires != expiry_ms(before):
+                expirations[entity_id_of(before, after)] = expires
+    if gone := sorted(entity_id for entity_id, at in expirations.items() if at is None):
+        await conn.execute(sql.DELETE_EXPIRATIONS, tenant, gone)
+    if kept := sorted((entity_id, at) for entity_id, at in expirations.items() if at is not None):
+        await conn.execute(sql.UPSERT_EXPIRATIONS, tenant, [row[0] for row in kept], [row[1] for row in kept])
+
+
+__all__ = ["Write", "entity_id_of", "write_counters", "write_expirations", "write_geometries"]

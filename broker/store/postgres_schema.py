@@ -105,6 +105,15 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE entity_geometries AS g SET types = e.types FROM entities AS e WHERE e.tenant = g.tenant AND e.id = g.entity_id;
     """,
     postgres_history.MIGRATION_RELIST,  # 5: entities whose history the temporal API deleted while they lived
+    # 6: when each entity that expires (expiresAt, clause 4.22: the entity's or an attribute instance's,
+    # the earliest, epoch ms) does so; a row only for such entities. None can have one yet.
+    """
+    CREATE TABLE entity_expirations (
+        tenant text COLLATE "C" NOT NULL, entity_id text COLLATE "C" NOT NULL, expires_at bigint NOT NULL,
+        PRIMARY KEY (tenant, entity_id)
+    );
+    CREATE INDEX entity_expirations_by_time ON entity_expirations (expires_at);
+    """,
 )
 
 
@@ -187,6 +196,13 @@ INSERT_ENTITY_TYPES = (
     "INSERT INTO entity_types (tenant, type, id) SELECT $1, u.type, u.id FROM unnest($2::text[], $3::text[]) AS u(type, id) "
     "ON CONFLICT DO NOTHING"
 )
+UPSERT_EXPIRATIONS = (
+    "INSERT INTO entity_expirations (tenant, entity_id, expires_at) "
+    "SELECT $1, u.id, u.at FROM unnest($2::text[], $3::bigint[]) AS u(id, at) "
+    "ON CONFLICT (tenant, entity_id) DO UPDATE SET expires_at = excluded.expires_at"
+)
+DELETE_EXPIRATIONS = "DELETE FROM entity_expirations WHERE tenant = $1 AND entity_id = ANY($2::text[])"
+SELECT_EXPIRED = "SELECT tenant, entity_id FROM entity_expirations WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2"
 DELETE_ENTITY_TYPES = (
     "DELETE FROM entity_types WHERE tenant = $1 AND (type, id) IN (SELECT * FROM unnest($2::text[], $3::text[]))"
 )

@@ -465,6 +465,9 @@ class SqliteStore:
 
         return await self._on_writer(run)
 
+    async def expired_entities(self, now_ms: int, limit: int) -> list[tuple[str, str]]:
+        return [(tenant, entity_id) for tenant, entity_id in await self._read(sql.SELECT_EXPIRED, (now_ms, limit))]
+
     async def entity_ids_of_types(self, tenant: str, types: list[str]) -> list[str]:
         ids: dict[str, None] = {}
         for entity_type in types:

@@ -99,6 +99,16 @@ MIGRATIONS: tuple[str, ...] = (
     sqlite_history.MIGRATION_ATTRIBUTES,  # 8: the attributes of an entity's history in its row of history_entities
     sqlite_history.MIGRATION_RELIST,  # 9: entities whose history the temporal API deleted while they lived
     sqlite_history.MIGRATION_UNIQUE_IDS,  # 10: instance ids (instanceId) never given twice
+    # 11: when each entity that expires (expiresAt, clause 4.22: the entity's or an attribute instance's,
+    # the earliest, epoch ms) does so; a row only for such entities, so that the others cost no write.
+    # No stored entity can have one yet (expiresAt was refused before).
+    """
+    CREATE TABLE entity_expirations (
+        tenant TEXT NOT NULL, entity_id TEXT NOT NULL, expires_at INTEGER NOT NULL,
+        PRIMARY KEY (tenant, entity_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX entity_expirations_by_time ON entity_expirations (expires_at);
+    """,
 )
 
 SELECT_DOC = "SELECT doc FROM entities WHERE tenant = ? AND id = ?"
@@ -131,6 +141,12 @@ DROP_ZERO_COUNTS = (
 )
 INSERT_ENTITY_TYPE = "INSERT OR IGNORE INTO entity_types (tenant, type, id) VALUES (?, ?, ?)"
 DELETE_ENTITY_TYPE = "DELETE FROM entity_types WHERE tenant = ? AND type = ? AND id = ?"
+UPSERT_EXPIRATION = (
+    "INSERT INTO entity_expirations (tenant, entity_id, expires_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (tenant, entity_id) DO UPDATE SET expires_at = excluded.expires_at"
+)
+DELETE_EXPIRATION = "DELETE FROM entity_expirations WHERE tenant = ? AND entity_id = ?"
+SELECT_EXPIRED = "SELECT tenant, entity_id FROM entity_expirations WHERE expires_at <= ? ORDER BY expires_at LIMIT ?"
 SELECT_IDS_OF_TYPE = "SELECT id FROM entity_types WHERE tenant = ? AND type = ?"
 
 SELECT_TYPE_COUNTS = "SELECT type, count FROM type_counts WHERE tenant = ? ORDER BY type"

@@ -3,7 +3,8 @@
 
 An entity write touches the entity row, the tenant's entity count, the type index (entity_types), the
 discovery counters (type_counts, type_attribute_counts, attribute_counts) and the spatial index
-(geo_entries, keyed by geo_keys; Points by Z-order cell, other geometries in geo_rtree). `EntityWrites`
+(geo_entries, keyed by geo_keys; Points by Z-order cell, other geometries in geo_rtree) and the
+expiry index (entity_expirations: when the entity or one of its attributes expires). `EntityWrites`
 gathers those changes for any number of entities, sums the counter deltas, and `flush` writes them
 with one executemany per statement: a batch of 1,000 entities costs a dozen statements instead of
 twenty per entity. An update that keeps the entity's types touches the index and the counters only
@@ -23,7 +24,7 @@ from broker.errors import InternalError
 from broker.query import geometry_bbox
 from broker.store import sqlite_schema as sql
 from broker.store.base import ExpandedEntity
-from broker.store.indexes import CORE_MEMBERS, counter_changes, update_changes
+from broker.store.indexes import CORE_MEMBERS, counter_changes, expiry_ms, update_changes
 from broker.store.zorder import cell_of
 
 
@@ -42,6 +43,7 @@ class EntityWrites:
         self.attribute_counts: defaultdict[tuple[str, str], int] = defaultdict(int)
         self.members_added: list[tuple[str, str, str]] = []
         self.members_removed: list[tuple[str, str, str]] = []
+        self.expirations: dict[str, int | None] = {}  # entity id -> its expiry_ms after the write
 
     def add(self, before: ExpandedEntity | None, after: ExpandedEntity | None) -> None:
         """One entity goes from `before` to `after` (None: absent)."""
@@ -57,9 +59,13 @@ class EntityWrites:
             self.deletes.append((tenant, before["id"]))
             self.entity_count -= 1
         entity_id = (after or before or {})["id"]
-        geometry, counters = update_changes(before, after)
+        geometry, counters, expiry = update_changes(before, after)
         if geometry:
             self.index_geometries(entity_id, before, after)
+        if expiry:
+            expires = expiry_ms(after)
+            if expires != expiry_ms(before):
+                self.expirations[entity_id] = expires
         if not counters:
             return
         if before is None and after is not None:
@@ -153,6 +159,11 @@ class EntityWrites:
             ]
             if shapes:  # Points are found by their cell (broker.store.zorder), other geometries by box
                 conn.executemany(sql.INSERT_GEO_RTREE, shapes)
+        if self.expirations:
+            conn.executemany(sql.DELETE_EXPIRATION, [(tenant, entity_id) for entity_id, at in self.expirations.items() if at is None])
+            conn.executemany(
+                sql.UPSERT_EXPIRATION, [(tenant, entity_id, at) for entity_id, at in self.expirations.items() if at is not None]
+            )
         if self.members_removed:
             conn.executemany(sql.DELETE_ENTITY_TYPE, self.members_removed)
         if self.members_added:

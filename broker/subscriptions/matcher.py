@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from broker.ld.members import ENTITY_MEMBERS
 from broker.entities.changes import EntityChange
 from broker.query import matches_geo, matches_q, matches_scope
 from broker.subscriptions.compiled import CompiledSubscription, now_s
@@ -36,7 +37,7 @@ from broker.subscriptions.model import now_iso
 log = logging.getLogger("citycontext.subscriptions")
 
 ExpandedEntity = dict[str, Any]
-_ENTITY_MEMBERS = frozenset({"id", "type", "scope", "createdAt", "modifiedAt", "deletedAt"})
+_ENTITY_MEMBERS = ENTITY_MEMBERS  # the core members of an entity (broker.ld.members)
 _YIELD_EVERY = 256  # changes matched before the worker lets other tasks run
 
 

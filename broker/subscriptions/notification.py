@@ -22,6 +22,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from broker.ld.members import ENTITY_MEMBERS
 from broker.entities import representation
 from broker.ld import TermMap, compact_entity, compact_instance, compact_types
 from broker.subscriptions.compiled import CompiledSubscription
@@ -51,7 +52,7 @@ PREVIOUS_MEMBERS = {
     "valueList": "previousValueList",
     "objectList": "previousObjectList",
 }
-_CORE = frozenset({"id", "type", "scope", "createdAt", "modifiedAt", "deletedAt"})
+_CORE = ENTITY_MEMBERS  # the core members of an entity (broker.ld.members)
 
 
 def build_notification(sub: CompiledSubscription, data: list[dict[str, Any]]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from broker.ld.members import ENTITY_MEMBERS
 from broker.temporal.model import HistoryEntity, InstanceRecord
 from broker.temporal.times import datetime_ms
 
@@ -26,7 +27,7 @@ NGSI_LD_NULL = "urn:ngsi-ld:null"
 # InstanceRecord's fields in its order: entity_id, attribute, dataset_id, doc, value, number, time_ms,
 # observed_at_ms, created_at_ms, modified_at_ms, deleted_at_ms.
 RecordFields = tuple[str, str, str, dict[str, Any], str, float | None, int, int | None, int, int, int | None]
-ENTITY_CORE = frozenset({"id", "type", "scope", "createdAt", "modifiedAt", "deletedAt"})
+ENTITY_CORE = ENTITY_MEMBERS  # the core members of an entity (broker.ld.members)
 STAMPS = frozenset({"createdAt", "modifiedAt", "instanceId"})
 # The member holding an attribute's value, by attribute type (clause 4.5; broker.entities.normalize).
 VALUE_MEMBER = {

@@ -18,12 +18,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from broker.ld.members import ENTITY_MEMBERS
 from broker.ld import TermMap, compact_entity, compact_instance, compact_types
 from broker.temporal.instances import VALUE_MEMBER
 from broker.temporal.model import OBSERVED_AT, AggregatedPeriod, HistoryInstance
 from broker.temporal.times import format_ms
 
-_COMPACTED_CORE = frozenset({"id", "type", "scope", "createdAt", "modifiedAt", "deletedAt", "@context"})
+_COMPACTED_CORE = ENTITY_MEMBERS | {"@context"}
 # Clause 4.5.9: the member holding the [value, time] pairs, by attribute type.
 SIMPLIFIED_MEMBER = {
     "Property": "values",

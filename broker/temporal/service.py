@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from broker.ld.members import ENTITY_MEMBERS
 from broker.counts import is_count
 from broker.errors import BadRequestData, ResourceNotFound
 from broker.query import matches_geo, matches_q, matches_scope, matches_types
@@ -341,7 +342,7 @@ def _records(temporal_entity: dict[str, Any], now: str) -> list[InstanceRecord]:
     now_ms = datetime_ms(now)
     records: list[InstanceRecord] = []
     for key, instances in temporal_entity.items():
-        if key in ("id", "type", "scope", "createdAt", "modifiedAt", "deletedAt") or not isinstance(instances, list):
+        if key in ENTITY_MEMBERS or not isinstance(instances, list):
             continue
         for instance in instances:
             stamped = {**instance, "createdAt": now, "modifiedAt": now}

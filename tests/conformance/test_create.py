@@ -533,12 +533,6 @@ def test_several_types_and_multi_object_relationship(
     assert body["owners"] == entity["owners"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="4.5.1, 4.22: expiresAt is a system temporal Property (a DateTime string) that "
-    "'shall be supported'; the broker refuses it (400 BadRequestData: a core term cannot name an attribute) "
-    "instead of keeping it as a system attribute shown with options=sysAttrs",
-)
 def test_expires_at_is_a_system_attribute(
     http: httpx.Client, new_id: Callable[..., str]
 ) -> None:

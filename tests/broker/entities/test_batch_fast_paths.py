@@ -24,7 +24,7 @@ from broker.store import sqlite_history
 from broker.store import postgres_indexes
 from broker.store.base import lists_copied
 from broker.store.base import shares_instances as batch_shares_instances
-from broker.store.indexes import counter_changes, index_entries, update_changes
+from broker.store.indexes import counter_changes, expiry_ms, index_entries, update_changes
 from broker.store.sqlite_writes import EntityWrites
 from broker.temporal.instances import STAMPS, _same_unstamped, entity_change, history_records, new_attributes
 from tests.broker.entities.strategies import entities, json_values, rich_entities
@@ -32,6 +32,7 @@ from tests.broker.entities.strategies import instances as attribute_instances
 
 NOW = "2026-11-26T08:00:00.000Z"
 LATER = "2026-11-26T09:00:00.000Z"
+EXPIRIES = ["2026-11-27T00:00:00Z", "2026-11-27T00:00:00.000Z", "2026-11-28T12:00:00.5Z", "2030-01-01T00:00:00Z"]
 
 
 def _expanded(entity: dict[str, Any]) -> dict[str, Any]:
@@ -178,16 +179,23 @@ def test_entity_writes_count_creations_as_counter_changes_does(items: list[dict[
 
 @given(rich_entities(), st.data())
 def test_an_update_changes_index_and_counters_as_the_full_comparison_does(entity: dict[str, Any], data: st.DataObject) -> None:
-    """Both stores skip the spatial index and the counters for the attributes an update left alone
-    (indexes.update_changes); the entries and counts are those of the full comparison."""
+    """Both stores skip the spatial index, the counters and the expiry index for the attributes an update
+    left alone (indexes.update_changes); the entries, counts and expiry are those of the full comparison."""
+    expiries = st.sampled_from(EXPIRIES)
+    if data.draw(st.booleans()):
+        entity = {**entity, "expiresAt": data.draw(expiries)}
     before = ops.new_entity(_expanded(entity), NOW)
     fragment: dict[str, Any] = {"id": entity["id"], "type": data.draw(st.sampled_from([entity["type"], "Vehicle"]))}
-    for name in [name for name in entity if name not in ("id", "type", "scope")] + ["extra"]:
+    if data.draw(st.booleans()):
+        fragment["expiresAt"] = data.draw(expiries)
+    for name in [name for name in entity if name not in ("id", "type", "scope", "expiresAt")] + ["extra"]:
         choice = data.draw(st.sampled_from(["keep", "same", "new"]))
         if choice == "same" and name in entity:  # the same attribute again: a new stamp, the same value
             fragment[name] = entity[name]
         elif choice == "new":
             fragment[name] = data.draw(attribute_instances())
+            if isinstance(fragment[name], dict) and "type" in fragment[name] and data.draw(st.booleans()):
+                fragment[name] = {**fragment[name], "expiresAt": data.draw(expiries)}
     after, _ = batch.upsert(_expanded(fragment), LATER, replace=data.draw(st.booleans()))(copy.deepcopy(before))
     assert after is not None
     fast = EntityWrites("")
@@ -200,11 +208,15 @@ def test_an_update_changes_index_and_counters_as_the_full_comparison_does(entity
     assert dict(fast.type_attribute_counts) == changes.type_attributes
     assert dict(fast.attribute_counts) == changes.attributes
     # The same shortcut in the PostgreSQL store's terms (postgres_indexes): no geometry row or counter to write.
-    geometry, counters = update_changes(before, after)
+    geometry, counters, expiry = update_changes(before, after)
     if not geometry:
         assert postgres_indexes._geometries(before) == postgres_indexes._geometries(after)
     if not counters:
         assert not changes
+    if not expiry:
+        assert expiry_ms(before) == expiry_ms(after)
+    changed_expiry = {after["id"]: expiry_ms(after)} if expiry_ms(after) != expiry_ms(before) else {}
+    assert fast.expirations == changed_expiry
 
 
 SHARING = ["replace", "update", "batch update", "noOverwrite"]

@@ -1,0 +1,124 @@
+# SPDX-License-Identifier: EUPL-1.2
+"""Transient entities and attributes (ETSI GS CIM 009 v1.9.1, clause 4.22): expiresAt.
+
+An entity, or an attribute instance, whose expiresAt has passed is invalid and is removed from the
+broker. Every `expiry_interval_s` the sweep asks the store for the entities that expire (the entity or
+one of its attribute instances: the store's expiry index) and removes, in one batch per tenant, the
+entities that expired and the expired attribute instances of the others, as DELETE requests would:
+subscriptions are notified (entityDeleted, attributeDeleted) and the history records the deletions.
+Removal lags expiresAt by up to the interval, as clause 4.22 allows ("final deletion will always lag
+the expiresAt timestamp to a certain extent"). Each change decides again on the entity as it is in the
+batch's transaction, so a write since the store was asked, or a second broker process sweeping too,
+removes nothing that has not expired. A failing sweep is logged and tried again at the next interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from types import TracebackType
+from typing import Any, Self
+
+from broker.entities import operations as ops
+from broker.entities.service import EntityService
+from broker.store.base import BatchChange, ExpandedEntity, sharing_instances
+from broker.temporal.times import datetime_ms, format_ms
+
+log = logging.getLogger("citycontext.entities")
+
+SWEEP_LIMIT = 1000  # entities removed or changed in one batch; a sweep goes on until none is left
+
+
+def expired(entity: ExpandedEntity, now_ms: int) -> ExpandedEntity | None:
+    """The entity once what has expired by `now_ms` is gone: None when the entity itself expired;
+    else the entity without its expired attribute instances (modifiedAt the instant of the expiry
+    run), or the entity as it was when nothing of it expired. Lists are replaced, instances are not
+    changed in place."""
+    if "expiresAt" in entity and datetime_ms(entity["expiresAt"]) <= now_ms:
+        return None
+    removed = False
+    for key in [key for key in entity if ops.is_attribute_key(key)]:
+        kept = [instance for instance in entity[key] if not _expired(instance, now_ms)]
+        if len(kept) != len(entity[key]):
+            removed = True
+            if kept:
+                entity[key] = kept
+            else:
+                del entity[key]
+    if removed:
+        entity["modifiedAt"] = format_ms(now_ms)
+    return entity
+
+
+def _expired(instance: dict[str, Any], now_ms: int) -> bool:
+    return "expiresAt" in instance and datetime_ms(instance["expiresAt"]) <= now_ms
+
+
+def expiry_change(now_ms: int) -> BatchChange:
+    def change(current: ExpandedEntity | None) -> tuple[ExpandedEntity | None, Any]:
+        if current is None:  # gone since the store was asked
+            return None, None
+        after = expired(current, now_ms)
+        return after, "expired" if after is None else None
+
+    return sharing_instances(change)
+
+
+async def remove_expired(service: EntityService, now_ms: int | None = None, *, limit: int = SWEEP_LIMIT) -> int:
+    """One sweep: remove what has expired by `now_ms` (now when not given); the number of entities
+    deleted or changed. Entities are not validated against their data models here: an attribute that
+    expires goes even when the model requires it."""
+    now = now_ms if now_ms is not None else int(time.time() * 1000)
+    done = 0
+    seen: set[tuple[str, str]] = set()
+    while True:
+        found = await service.store.expired_entities(now, limit)
+        if not seen.isdisjoint(found):  # a full page again and again would not end: stop at a repeat
+            found = [key for key in found if key not in seen]
+        seen.update(found)
+        by_tenant: defaultdict[str, list[str]] = defaultdict(list)
+        for tenant, entity_id in found:
+            by_tenant[tenant].append(entity_id)
+        for tenant, ids in by_tenant.items():
+            outcomes = await service.batch_modify(tenant, [(entity_id, expiry_change(now)) for entity_id in ids], validate=False)
+            done += sum(1 for outcome in outcomes if outcome.error is None and outcome.before is not None)
+        if len(found) < limit:
+            return done
+
+
+class EntityExpiry:
+    """The periodic sweep, as an async context manager opened in the app's lifespan."""
+
+    def __init__(self, service: EntityService, interval_s: float) -> None:
+        self.service = service
+        self.interval_s = interval_s
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Self:
+        self._task = asyncio.create_task(self._loop(), name="entity-expiry")
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                removed = await remove_expired(self.service)
+                if removed:
+                    log.info("expiresAt: %d entities deleted or changed", removed)
+            except Exception:  # the store may be away; try again next time
+                log.exception("the expiry sweep failed")
+            await asyncio.sleep(self.interval_s)
+
+
+__all__ = ["EntityExpiry", "expired", "expiry_change", "remove_expired", "SWEEP_LIMIT"]
