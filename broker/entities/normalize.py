@@ -54,9 +54,10 @@ RESERVED_ATTRIBUTE_NAMES = VALUE_MEMBERS | frozenset(
 _UNITLESS = frozenset({"Relationship", "ListRelationship", "JsonProperty"})
 _MAX_DEPTH = 16
 
-_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]*$")
-# Characters the NGSI-LD API forbids in names (they break q, attrs and URLs).
-_BAD_NAME = re.compile(r"[\s<>\"'=;()\\]")
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`\x00-\x1f\x7f]*$")  # no control characters (RFC 3987)
+# Characters the NGSI-LD API forbids in names (they break q, attrs and URLs), and control characters
+# (no IRI holds one; PostgreSQL cannot store NUL).
+_BAD_NAME = re.compile(r"[\s<>\"'=;()\\\x00-\x1f\x7f]")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
 _LANG_TAG = re.compile(r"^(@none|[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*)$")
 
