@@ -104,10 +104,12 @@ def update_changes(before: ExpandedEntity | None, after: ExpandedEntity | None) 
     if before is None or after is None or before["type"] != after["type"]:
         return True, True, True
     changed = _changed_attributes(before, after)
-    geometry = any(_has_geometry(before.get(key)) or _has_geometry(after.get(key)) for key in changed)
-    expiry = before.get("expiresAt") != after.get("expiresAt") or any(
-        _has_expiry(before.get(key)) or _has_expiry(after.get(key)) for key in changed
-    )
+    geometry = False
+    expiry = before.get("expiresAt") != after.get("expiresAt")
+    for key in changed:  # an update changes one or two attributes: plain loops, no generators
+        old, new = before.get(key), after.get(key)
+        geometry = geometry or _has_geometry(old) or _has_geometry(new)
+        expiry = expiry or _has_expiry(old) or _has_expiry(new)
     return geometry, not _same_kinds(before, after, changed), expiry
 
 
@@ -116,15 +118,24 @@ def expiry_ms(entity: ExpandedEntity | None) -> int | None:
     epoch milliseconds; None when nothing of it expires. The stores index it (entity_expirations)."""
     if entity is None:
         return None
-    found = [entity["expiresAt"]] if "expiresAt" in entity else []
+    earliest = datetime_ms(entity["expiresAt"]) if "expiresAt" in entity else None
     for key, instances in entity.items():
-        if key not in CORE_MEMBERS:
-            found.extend(instance["expiresAt"] for instance in instances if "expiresAt" in instance)
-    return min(datetime_ms(text) for text in found) if found else None
+        if key in CORE_MEMBERS:
+            continue
+        for instance in instances:
+            if "expiresAt" in instance:
+                at = datetime_ms(instance["expiresAt"])
+                if earliest is None or at < earliest:
+                    earliest = at
+    return earliest
 
 
 def _has_expiry(instances: Any) -> bool:
-    return isinstance(instances, list) and any(isinstance(instance, dict) and "expiresAt" in instance for instance in instances)
+    if isinstance(instances, list):
+        for instance in instances:
+            if isinstance(instance, dict) and "expiresAt" in instance:
+                return True
+    return False
 
 
 def _has_geometry(instances: Any) -> bool:

@@ -28,6 +28,9 @@ from broker.store.indexes import CORE_MEMBERS, counter_changes, expiry_ms, updat
 from broker.store.zorder import cell_of
 
 
+_EXPIRES_AT = '"expiresAt"'  # as a key in a JSON document: in any expiresAt member, if only there
+
+
 class EntityWrites:
     def __init__(self, tenant: str) -> None:
         self.tenant = tenant
@@ -63,7 +66,8 @@ class EntityWrites:
         if geometry:
             self.index_geometries(entity_id, before, after)
         if expiry:
-            expires = expiry_ms(after)
+            # The document's text tells cheaply that nothing of it expires (a creation, the batch load's case).
+            expires = expiry_ms(after) if after is not None and _EXPIRES_AT in doc else None
             if expires != expiry_ms(before):
                 self.expirations[entity_id] = expires
         if not counters:

@@ -184,6 +184,7 @@ def fast_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "notification_retry_backoff_s": 0.05,
         "notification_state_flush_s": 0.2,
         "subscription_refresh_s": 0.3,
+        "expiry_interval_s": 0.05,
     }
     values.update(overrides)
     return Settings.from_mapping({}, **values)

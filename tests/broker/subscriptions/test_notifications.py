@@ -424,3 +424,19 @@ async def test_a_deleted_entity_is_shown_deleted_at_the_instant_its_history_reco
     assert history.status_code == 200, history.text
     [deletion] = history.json()["temperature"]
     assert notification.data[0]["deletedAt"] == deletion["deletedAt"]
+
+
+async def test_what_expires_is_notified_as_deleted(
+    client: httpx.AsyncClient, receiver: Receiver, unique_id: Callable[[str], str]
+) -> None:
+    # expiresAt (clause 4.22): the sweep deletes as DELETE would, so subscribers hear of it.
+    transient, lasting = unique_id("Room"), unique_id("Room")
+    await subscribe(client, subscription(receiver.url(), notificationTrigger=["entityDeleted", "attributeDeleted"]))
+    await create(client, room(transient, expiresAt="2020-01-01T00:00:00Z"))
+    await create(client, room(lasting, humidity={"type": "Property", "value": 50, "expiresAt": "2020-01-01T00:00:00Z"}))
+    notifications = await receiver.wait_for(2)
+    by_id = {notification.data[0]["id"]: notification.data[0] for notification in notifications}
+    assert set(by_id[transient]) == {"id", "type", "deletedAt"}
+    assert by_id[lasting]["humidity"]["value"] == "urn:ngsi-ld:null" and "deletedAt" in by_id[lasting]["humidity"]
+    assert (await client.get(f"{ENTITIES}/{transient}")).status_code == 404
+    assert "humidity" not in (await client.get(f"{ENTITIES}/{lasting}")).json()
