@@ -25,7 +25,7 @@ from typing import Any, Self
 from broker.entities import operations as ops
 from broker.entities.service import EntityService
 from broker.store.base import BatchChange, ExpandedEntity, sharing_instances
-from broker.temporal.times import datetime_ms, format_ms
+from broker.temporal.times import datetime_ms
 
 log = logging.getLogger("citycontext.entities")
 
@@ -34,8 +34,8 @@ SWEEP_LIMIT = 1000  # entities removed or changed in one batch; a sweep goes on 
 
 def expired(entity: ExpandedEntity, now_ms: int) -> ExpandedEntity | None:
     """The entity once what has expired by `now_ms` is gone: None when the entity itself expired;
-    else the entity without its expired attribute instances (modifiedAt the instant of the expiry
-    run), or the entity as it was when nothing of it expired. Lists are replaced, instances are not
+    else the entity without its expired attribute instances (modifiedAt now, the instant of the
+    removal), or the entity as it was when nothing of it expired. Lists are replaced, instances are not
     changed in place."""
     if "expiresAt" in entity and datetime_ms(entity["expiresAt"]) <= now_ms:
         return None
@@ -49,7 +49,7 @@ def expired(entity: ExpandedEntity, now_ms: int) -> ExpandedEntity | None:
             else:
                 del entity[key]
     if removed:
-        entity["modifiedAt"] = format_ms(now_ms)
+        entity["modifiedAt"] = ops.now_iso()
     return entity
 
 
