@@ -45,7 +45,7 @@ _CONCISE_KINDS: dict[str, str] = {
 }
 _WRAPPED = {"LanguageProperty": "languageMap", "VocabProperty": "vocab", "JsonProperty": "json"}
 # Entity members that are not attributes; they are kept as they are.
-ENTITY_MEMBERS = frozenset(("id", "type", "scope", "createdAt", "modifiedAt", "deletedAt", "@context"))
+ENTITY_MEMBERS = frozenset(("id", "type", "scope", "createdAt", "modifiedAt", "deletedAt", "expiresAt", "@context"))
 _MISSING = object()
 
 

@@ -15,7 +15,9 @@ from typing import Any
 
 # ETSI GS CIM 009 clause 4.6.2: attribute names are terms or IRIs; these characters are never allowed.
 _FORBIDDEN = re.compile(r"[<>\"'=;()\s\\]")
-RESERVED_NAMES = frozenset({"id", "type", "@context", "@id", "@type", "scope", "createdAt", "modifiedAt"})
+RESERVED_NAMES = frozenset(
+    {"id", "type", "@context", "@id", "@type", "scope", "createdAt", "modifiedAt", "deletedAt", "expiresAt"}
+)
 # Attributes the spec types as GeoProperty: a measure of that name must be a geometry.
 GEO_NAMES = frozenset({"location", "observationSpace", "operationSpace"})
 _FRACTION = re.compile(r"(\.\d{6})\d+")

@@ -268,7 +268,7 @@ def _update_result_response(result: UpdateResult, call: Call) -> Response:
 
 
 def _attribute_body(call: Call, segments: list[str], *, partial: bool) -> tuple[str, dict[str, Any]]:
-    name = normalize.check_name(segments[2])
+    name = normalize.check_attribute_name(segments[2])
     instance = normalize.parse_instance(name, call.body, allow_null=partial, partial=partial)
     expanded = expand_fragment({name: [instance]}, call.term_map)
     iri = call.term_map.expand_term(name)

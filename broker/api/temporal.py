@@ -307,7 +307,7 @@ async def _delete_attribute(request: Request, service: TemporalService, segments
 async def _modify_instance(request: Request, service: TemporalService, segments: list[str]) -> Response:
     check_known(request.query_params, {"local"})
     call = await prepare(request, body=True, body_types=ENTITY_MEDIA_TYPES + (MERGE_PATCH,))
-    name = normalize.check_name(segments[2])
+    name = normalize.check_attribute_name(segments[2])
     instance = normalize.parse_instance(name, call.body, partial=True)
     expanded = expand_fragment({name: [instance]}, call.term_map)
     attribute = call.term_map.expand_term(name)
@@ -350,6 +350,8 @@ def parse_temporal_entity(body: Any, *, entity_id: str | None = None) -> dict[st
     for name, raw in body.items():
         if name in ("id", "@context", "createdAt", "modifiedAt", "deletedAt"):
             continue
+        if name == "expiresAt":  # the entity's: an expiry is for current entities (clause 4.22), not history
+            raise BadRequestData("a temporal entity has no expiresAt; expiresAt is kept on the current entity")
         if name == "type":
             entity["type"] = normalize.parse_types(raw)
         elif name == "scope":

@@ -24,6 +24,7 @@ from typing import Any, Self
 
 from broker.entities import operations as ops
 from broker.entities.service import EntityService
+from broker.errors import ResourceNotFound
 from broker.store.base import BatchChange, ExpandedEntity, sharing_instances
 from broker.temporal.times import datetime_ms
 
@@ -37,8 +38,15 @@ def expired(entity: ExpandedEntity, now_ms: int) -> ExpandedEntity | None:
     else the entity without its expired attribute instances (modifiedAt now, the instant of the
     removal), or the entity as it was when nothing of it expired. Lists are replaced, instances are not
     changed in place."""
-    if "expiresAt" in entity and datetime_ms(entity["expiresAt"]) <= now_ms:
+    if _expired(entity, now_ms):
         return None
+    drop_expired_instances(entity, now_ms)
+    return entity
+
+
+def drop_expired_instances(entity: ExpandedEntity, now_ms: int) -> bool:
+    """Take the attribute instances that expired by `now_ms` out of the entity (lists replaced, modifiedAt
+    now); True when there were any."""
     removed = False
     for key in [key for key in entity if ops.is_attribute_key(key)]:
         kept = [instance for instance in entity[key] if not _expired(instance, now_ms)]
@@ -50,19 +58,27 @@ def expired(entity: ExpandedEntity, now_ms: int) -> ExpandedEntity | None:
                 del entity[key]
     if removed:
         entity["modifiedAt"] = ops.now_iso()
-    return entity
+    return removed
 
 
-def _expired(instance: dict[str, Any], now_ms: int) -> bool:
-    return "expiresAt" in instance and datetime_ms(instance["expiresAt"]) <= now_ms
+def _expired(item: dict[str, Any], now_ms: int) -> bool:
+    """Whether an entity or an attribute instance has expired by `now_ms`."""
+    return "expiresAt" in item and datetime_ms(item["expiresAt"]) <= now_ms
 
 
 def expiry_change(now_ms: int) -> BatchChange:
+    """The batch change of one entity the store listed. When nothing of it has expired by now (a write
+    or another broker process came first), the item fails with ResourceNotFound, so that the store
+    writes nothing and no subscriber hears of a change."""
+
     def change(current: ExpandedEntity | None) -> tuple[ExpandedEntity | None, Any]:
         if current is None:  # gone since the store was asked
             return None, None
-        after = expired(current, now_ms)
-        return after, "expired" if after is None else None
+        if _expired(current, now_ms):
+            return None, "expired"
+        if not drop_expired_instances(current, now_ms):
+            raise ResourceNotFound("nothing of the entity has expired")
+        return current, None
 
     return sharing_instances(change)
 
@@ -121,4 +137,4 @@ class EntityExpiry:
             await asyncio.sleep(self.interval_s)
 
 
-__all__ = ["EntityExpiry", "expired", "expiry_change", "remove_expired", "SWEEP_LIMIT"]
+__all__ = ["EntityExpiry", "drop_expired_instances", "expired", "expiry_change", "remove_expired", "SWEEP_LIMIT"]

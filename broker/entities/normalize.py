@@ -78,6 +78,15 @@ def check_name(name: Any, what: str = "attribute name") -> str:
     return name
 
 
+def check_attribute_name(name: Any) -> str:
+    """An attribute's name in a URL (.../attrs/{attrId}): a valid name that no core member of an entity
+    or of an attribute has taken (clause 4.5.1), such as createdAt or expiresAt."""
+    check_name(name)
+    if name in ENTITY_MEMBERS or name in RESERVED_ATTRIBUTE_NAMES:
+        raise BadRequestData(f"{name!r} is a core NGSI-LD term and cannot name an attribute (clause 4.5.1)")
+    return str(name)
+
+
 _CACHED_NAME_MAX = 256  # longer names are checked afresh: a client must not fill the cache with megabytes
 
 
@@ -340,7 +349,11 @@ def _members(
                 raise BadRequestData(f"attribute {name}: a {attr_type} has no {key!r} member")
             checked = _check_value(name, attr_type, key, value, allow_null)
             instance[key] = checked if expansion is None else expansion.member(key, checked, attr_type)
-        elif key == "observedAt" or key == "expiresAt":
+        elif key == "observedAt":
+            instance[key] = _check_datetime(f"attribute {name}: {key}", value, allow_null)
+        elif key == "expiresAt":
+            if depth > 0:  # the broker removes attribute instances, not parts of them
+                raise BadRequestData(f"attribute {name}: expiresAt is taken on an attribute, not on a sub-attribute")
             instance[key] = _check_datetime(f"attribute {name}: {key}", value, allow_null)
         elif key == "unitCode":
             if attr_type in _UNITLESS:
@@ -449,6 +462,7 @@ __all__ = [
     "ATTRIBUTE_TYPES",
     "VALUE_MEMBERS",
     "SYSTEM_MEMBERS",
+    "check_attribute_name",
     "STAMPED_MEMBERS",
     "ENTITY_MEMBERS",
     "is_uri",

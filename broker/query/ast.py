@@ -25,7 +25,7 @@ ORDERING_OPERATORS = (GREATER, GREATER_EQ, LESS, LESS_EQ)
 PATTERN_OPERATORS = (PATTERN, NOT_PATTERN)
 
 # Members of an attribute instance that an attribute path may end with; they stay short when expanded.
-CORE_MEMBERS = frozenset(("observedAt", "unitCode", "datasetId", "createdAt", "modifiedAt", "objectType"))
+CORE_MEMBERS = frozenset(("observedAt", "unitCode", "datasetId", "createdAt", "modifiedAt", "expiresAt", "objectType"))
 
 # Geo-relations (clause 4.10) and the GeoJSON geometry types a geoQ may use (RFC 7946 without GeometryCollection).
 NEAR = "near"

@@ -2,7 +2,7 @@
 """The temporal representations of an entity (ETSI GS CIM 009 clauses 4.5.7, 4.5.9 and 4.5.19), compacted.
 
 - normalized (4.5.7): each attribute is an array of its instances, each with its instanceId;
-  createdAt and modifiedAt with sysAttrs; an instance that records a deletion carries deletedAt
+  createdAt, modifiedAt and an expiresAt the instance had with sysAttrs; an instance that records a deletion carries deletedAt
   and "urn:ngsi-ld:null" as its value.
 - temporalValues, the simplified temporal representation (4.5.9): {"type", "values": [[value,
   time], ...]} per dataset, with "objects", "languageMaps", "vocabs", "valueLists", "objectLists"
@@ -69,6 +69,8 @@ def render_normalized(entity: TemporalEntity, tm: TermMap, *, sys_attrs: bool) -
 
 def expanded_instance(row: HistoryInstance, *, sys_attrs: bool) -> dict[str, Any]:
     instance = dict(row.doc)
+    if not sys_attrs:
+        instance.pop("expiresAt", None)  # a system member (clause 4.22), shown with sysAttrs as in the entity API
     instance["instanceId"] = row.instance_id
     if row.deleted_at_ms is not None:
         instance["deletedAt"] = format_ms(row.deleted_at_ms)

@@ -72,6 +72,7 @@ def thing(entity_id: str, **members: Any) -> dict[str, Any]:
         ("entity", {"expiresAt": "2100-01-01T00:00:00+01:00"}),
         ("attribute", {"b": {"type": "Property", "value": 2, "expiresAt": "tomorrow"}}),
         ("attribute", {"b": {"type": "Relationship", "object": "urn:x:1", "expiresAt": None}}),
+        ("sub-attribute", {"b": {"type": "Property", "value": 2, "s": {"type": "Property", "value": 3, "expiresAt": FUTURE}}}),
     ],
 )
 async def test_an_expires_at_that_is_no_datetime_is_bad_request_data(
@@ -198,3 +199,42 @@ async def test_batch_upsert_sets_expiry_and_a_batch_of_expired_entities_goes(
         return {entity["id"] for entity in listed} == {entity_id for n, entity_id in enumerate(ids) if n % 3}
 
     await eventually(swept, "the entities that expired deleted, the others kept")
+
+
+@pytest.mark.parametrize("name", ["expiresAt", "createdAt", "modifiedAt", "observedAt"])
+async def test_a_core_member_cannot_be_written_as_an_attribute_of_the_url(
+    client: httpx.AsyncClient, unique_id: Callable[[str], str], name: str
+) -> None:
+    entity_id = unique_id("Thing")
+    await create(client, thing(entity_id, expiresAt=FUTURE))
+    for method, body in (("PATCH", {"value": 2}), ("PUT", {"type": "Property", "value": 2})):
+        response = await client.request(method, f"{ENTITIES}/{entity_id}/attrs/{name}", json=body)
+        assert response.status_code == 400, (method, response.text)
+        assert response.json()["type"] == "https://uri.etsi.org/ngsi-ld/errors/BadRequestData"
+    instance = "urn:ngsi-ld:attribute:instance:1"
+    response = await client.patch(f"{API}/temporal/entities/{entity_id}/attrs/{name}/{instance}", json={"value": 2})
+    assert response.status_code == 400, response.text
+    assert (await get(client, entity_id, options="sysAttrs")).json()["expiresAt"] == FUTURE
+
+
+async def test_a_temporal_entity_has_no_expiry(client: httpx.AsyncClient, unique_id: Callable[[str], str]) -> None:
+    entity_id = unique_id("Thing")
+    body = {"id": entity_id, "type": "Thing", "expiresAt": FUTURE, "a": [{"type": "Property", "value": 1}]}
+    response = await client.post(f"{API}/temporal/entities", json=body)
+    assert response.status_code == 400, response.text
+    assert (await client.get(f"{API}/temporal/entities/{entity_id}")).status_code == 404
+
+
+async def test_the_history_shows_an_instance_s_expiry_with_sys_attrs_and_q_compares_it(
+    client: httpx.AsyncClient, unique_id: Callable[[str], str]
+) -> None:
+    lasting, other = unique_id("Thing"), unique_id("Thing")
+    await create(client, thing(lasting, b={"type": "Property", "value": 2, "expiresAt": FUTURE}))
+    await create(client, thing(other, b={"type": "Property", "value": 2, "expiresAt": "2099-01-01T00:00:00Z"}))
+    url = f"{API}/temporal/entities/{lasting}"
+    assert "expiresAt" not in (await client.get(url)).json()["b"][0]
+    assert (await client.get(url, params={"options": "sysAttrs"})).json()["b"][0]["expiresAt"] == FUTURE
+    for q, expected in (("b.expiresAt>2099-06-01T00:00:00Z", [lasting]), ("b.expiresAt<2099-06-01T00:00:00Z", [other])):
+        response = await client.get(ENTITIES, params={"type": "Thing", "q": q})
+        assert response.status_code == 200, response.text
+        assert [entity["id"] for entity in response.json()] == expected, q

@@ -14,6 +14,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from broker.entities.changes import EntityChange
+from broker.entities.expiry import expiry_change, remove_expired
+from broker.entities.service import EntityService
 from broker.store import Store
 from broker.temporal.times import datetime_ms
 
@@ -125,3 +128,21 @@ async def test_no_entity_expires_when_none_has_an_expiry(store: Store, limit: in
     tenant = f"x{uuid.uuid4().hex[:12]}"
     await store.create_entity(tenant, entity("urn:x:1", (None, {ATTRIBUTES[0]: None})))
     assert [row for row in await store.expired_entities(AFTER_ALL_MS, limit) if row[0] == tenant] == []
+
+
+async def test_a_sweep_that_finds_nothing_expired_writes_and_reports_nothing(store: Store) -> None:
+    # Two broker processes (or a write in between) may both list an entity; the second sweep of it
+    # must not write it again nor tell subscribers of a change that did not happen.
+    tenant = f"x{uuid.uuid4().hex[:12]}"
+    changes: list[EntityChange] = []
+    service = EntityService(store, [changes.append])
+    await store.create_entity(tenant, entity("urn:x:1", (None, {ATTRIBUTES[0]: EXPIRIES[0], ATTRIBUTES[1]: None})))
+    now_ms = datetime_ms(EXPIRIES[0])
+    assert await remove_expired(service, now_ms) == 1
+    stored = await store.retrieve_entity(tenant, "urn:x:1")
+    assert stored is not None and ATTRIBUTES[0] not in stored and ATTRIBUTES[1] in stored
+    assert [(change.before is not None, change.after is not None) for change in changes] == [(True, True)]
+    late = await service.batch_modify(tenant, [("urn:x:1", expiry_change(now_ms))], validate=False)
+    assert late[0].error is not None and len(changes) == 1
+    assert await store.retrieve_entity(tenant, "urn:x:1") == stored
+    assert [row for row in await store.expired_entities(AFTER_ALL_MS, 100) if row[0] == tenant] == []
