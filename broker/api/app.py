@@ -41,7 +41,7 @@ from broker.api import (
 )
 from broker.api.observability import Metrics, ObservabilityMiddleware
 from broker.api.responses import problem_response
-from broker.entities.expiry import EntityExpiry
+from broker.entities.expiry import entity_expiry
 from broker.entities.operations import now_iso
 from broker.entities.service import EntityService
 from broker.errors import (
@@ -59,7 +59,7 @@ from broker.settings import Settings
 from broker.store import open_store
 from broker.subscriptions import SubscriptionService
 from smart_data_models import WriteValidation
-from broker.temporal.retention import HistoryMaintenance
+from broker.temporal.retention import history_maintenance
 
 log = logging.getLogger("citycontext.broker")
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -118,8 +118,8 @@ def create_app(settings: Settings) -> Starlette:
             app.state.entity_service = EntityService(
                 store, [subscription_service.listener], validate=validation.check if validation else None
             )
-            await stack.enter_async_context(HistoryMaintenance(store, settings))
-            await stack.enter_async_context(EntityExpiry(app.state.entity_service, settings.expiry_interval_s))
+            await stack.enter_async_context(history_maintenance(store, settings))
+            await stack.enter_async_context(entity_expiry(app.state.entity_service, settings.expiry_interval_s))
             log.info("broker ready on store %s", settings.store_safe_url)
             yield
 

@@ -14,17 +14,15 @@ removes nothing that has not expired. A failing sweep is logged and tried again 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections import defaultdict
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from broker.entities import operations as ops
 from broker.entities.service import EntityService
 from broker.errors import ResourceNotFound
+from broker.periodic import Periodic
 from broker.store.base import BatchChange, ExpandedEntity, sharing_instances
 from broker.temporal.times import datetime_ms
 
@@ -105,36 +103,15 @@ async def remove_expired(service: EntityService, now_ms: int | None = None, *, l
             return done
 
 
-class EntityExpiry:
-    """The periodic sweep, as an async context manager opened in the app's lifespan."""
+def entity_expiry(service: EntityService, interval_s: float) -> Periodic:
+    """The periodic sweep, an async context manager opened in the app's lifespan."""
 
-    def __init__(self, service: EntityService, interval_s: float) -> None:
-        self.service = service
-        self.interval_s = interval_s
-        self._task: asyncio.Task[None] | None = None
+    async def sweep() -> None:
+        removed = await remove_expired(service)
+        if removed:
+            log.info("expiresAt: %d entities deleted or changed", removed)
 
-    async def __aenter__(self) -> Self:
-        self._task = asyncio.create_task(self._loop(), name="entity-expiry")
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                removed = await remove_expired(self.service)
-                if removed:
-                    log.info("expiresAt: %d entities deleted or changed", removed)
-            except Exception:  # the store may be away; try again next time
-                log.exception("the expiry sweep failed")
-            await asyncio.sleep(self.interval_s)
+    return Periodic("the expiry sweep", interval_s, sweep, log)
 
 
-__all__ = ["EntityExpiry", "drop_expired_instances", "expired", "expiry_change", "remove_expired", "SWEEP_LIMIT"]
+__all__ = ["entity_expiry", "drop_expired_instances", "expired", "expiry_change", "remove_expired", "SWEEP_LIMIT"]

@@ -10,13 +10,10 @@ logged and retried at the next interval; it never stops the broker.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
-from types import TracebackType
-from typing import Self
 
+from broker.periodic import Periodic
 from broker.settings import Settings
 from broker.store.base import Store
 from broker.temporal.times import DAY_MS
@@ -36,36 +33,15 @@ async def run_maintenance(store: Store, settings: Settings, now_ms: int | None =
     return deleted
 
 
-class HistoryMaintenance:
-    """The periodic run, as an async context manager opened in the app's lifespan."""
+def history_maintenance(store: Store, settings: Settings) -> Periodic:
+    """The periodic run, an async context manager opened in the app's lifespan."""
 
-    def __init__(self, store: Store, settings: Settings) -> None:
-        self.store = store
-        self.settings = settings
-        self._task: asyncio.Task[None] | None = None
+    async def maintain() -> None:
+        deleted = await run_maintenance(store, settings)
+        if any(deleted.values()):
+            log.info("history retention deleted %s", deleted)
 
-    async def __aenter__(self) -> Self:
-        self._task = asyncio.create_task(self._loop(), name="history-maintenance")
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                deleted = await run_maintenance(self.store, self.settings)
-                if any(deleted.values()):
-                    log.info("history retention deleted %s", deleted)
-            except Exception:  # the store may be away; try again next time
-                log.exception("history maintenance failed")
-            await asyncio.sleep(self.settings.history_maintenance_interval_s)
+    return Periodic("history maintenance", settings.history_maintenance_interval_s, maintain, log)
 
 
-__all__ = ["HistoryMaintenance", "run_maintenance"]
+__all__ = ["history_maintenance", "run_maintenance"]
