@@ -383,6 +383,12 @@ def _members(
     return instance
 
 
+def check_member_value(name: str, attr_type: str, member: str, value: Any) -> Any:
+    """BadRequestData unless `value` is what the member of that attribute type holds (a merge without a
+    type puts a value in the attribute's own member, so it is checked against the attribute's type)."""
+    return _check_value(name, attr_type, member, value, allow_null=True)
+
+
 def _check_value(name: str, attr_type: str | None, member: str, value: Any, allow_null: bool) -> Any:
     if value is None:
         raise BadRequestData(f"attribute {name}: {member} must not be null")
@@ -463,6 +469,7 @@ __all__ = [
     "VALUE_MEMBERS",
     "SYSTEM_MEMBERS",
     "check_attribute_name",
+    "check_member_value",
     "STAMPED_MEMBERS",
     "ENTITY_MEMBERS",
     "is_uri",

@@ -19,6 +19,7 @@ from broker.entities.normalize import (
     NGSI_LD_NULL,
     SYSTEM_MEMBERS,
     VALUE_MEMBERS,
+    check_member_value,
 )
 from broker.errors import BadRequestData, ResourceNotFound
 
@@ -232,7 +233,7 @@ def merge_entity(
                 if index >= 0:
                     del existing[index]
             elif index >= 0:
-                merged = _merge_instance(existing[index], instance, now, lang)
+                merged = _merge_instance(existing[index], instance, now, lang, iri)
                 if observed_at is not None and "observedAt" in merged:
                     merged["observedAt"] = observed_at
                 existing[index] = merged
@@ -256,7 +257,7 @@ def partial_update_attribute(entity: dict[str, Any], iri: str, instance: Instanc
         raise BadRequestData(
             f"attribute {iri} is a {current['type']}; a partial update cannot make it a {instance['type']}"
         )
-    existing[index] = _merge_instance(current, instance, now)
+    existing[index] = _merge_instance(current, instance, now, name=iri)
     entity["modifiedAt"] = now
 
 
@@ -333,12 +334,17 @@ def _typed(instance: Instance, name: str) -> Instance:
 _TYPE_OF_MEMBER = {member: attr_type for attr_type, member in ATTRIBUTE_TYPES.items() if member != "value"}
 
 
-def _merge_instance(current: Instance, patch: Instance, now: str, lang: str | None = None) -> Instance:
-    """Merge-patch one attribute instance: members overwrite, sub-attributes merge recursively."""
+def _merge_instance(current: Instance, patch: Instance, now: str, lang: str | None = None, name: str = "") -> Instance:
+    """Merge-patch one attribute instance: members overwrite, sub-attributes merge recursively.
+
+    A patch without a type keeps the attribute's type: its value goes to that type's member and must be
+    what that member holds (a Relationship's object a URI, a GeoProperty's value a geometry, ...)."""
     if "type" in patch and patch["type"] != current["type"]:
         return stamp_instance(_drop_nulls(patch), now, current.get("createdAt"))
-    if "type" not in patch and "value" in patch:
-        patch = _as_member_of(current, patch, lang)
+    if "type" not in patch:
+        if "value" in patch:
+            patch = _as_member_of(current, patch, lang)
+        _check_members_of(current["type"], patch, name)
     merged = dict(current)
     for key, value in patch.items():
         if key in VALUE_MEMBERS:
@@ -356,11 +362,20 @@ def _merge_instance(current: Instance, patch: Instance, now: str, lang: str | No
             if is_null(value):
                 merged.pop(key, None)
             elif isinstance(current.get(key), dict):
-                merged[key] = _merge_instance(current[key], value, now, lang)
+                merged[key] = _merge_instance(current[key], value, now, lang, f"{name}.{key}")
             else:
                 merged[key] = stamp_instance(_typed(_drop_nulls(value), key), now)
     merged["modifiedAt"] = now
     return merged
+
+
+def _check_members_of(attr_type: str, patch: Instance, name: str) -> None:
+    expected = ATTRIBUTE_TYPES.get(attr_type)
+    for key, value in patch.items():
+        if key in VALUE_MEMBERS and value != NGSI_LD_NULL:
+            if key != expected:
+                raise BadRequestData(f"attribute {name}: a {attr_type} has no {key!r} member")
+            check_member_value(name, attr_type, key, value)
 
 
 def _as_member_of(current: Instance, patch: Instance, lang: str | None) -> Instance:

@@ -126,7 +126,10 @@ def remote_context_urls(context: ContextValue, _nesting: int = 0) -> list[str]:
 
 
 def check_context_url(url: str) -> None:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # such as an unclosed IPv6 bracket: http://[::1/c.jsonld
+        raise BadRequestData(f"@context URL {url!r} is not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise BadRequestData(f"@context URL {url!r} is not an http or https URL")
 

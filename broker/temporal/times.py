@@ -65,9 +65,10 @@ def to_ms(moment: datetime) -> int:
 
 @functools.lru_cache(maxsize=65_536)  # period bounds repeat for every entity of an aggregated query
 def format_ms(ms: int) -> str:
-    """The broker's DateTime form: UTC, milliseconds, 'Z'."""
+    """The broker's DateTime form: UTC, milliseconds, 'Z'; the year in four digits (strftime's %Y gives
+    years before 1000 fewer, which is no DateTime and which PostgreSQL reads as another year)."""
     moment = _EPOCH + timedelta(milliseconds=ms)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    return f"{moment.year:04d}-" + moment.strftime("%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
 def month_index(ms: int) -> int:

@@ -38,7 +38,10 @@ def scheme_of(uri: str) -> str:
 
 def check_endpoint(endpoint: dict[str, Any]) -> None:
     """BadRequestData unless a registered notifier can deliver to this Endpoint."""
-    scheme = scheme_of(endpoint["uri"])
+    try:
+        scheme = scheme_of(endpoint["uri"])
+    except ValueError:  # such as an unclosed IPv6 bracket: http://[::1
+        raise BadRequestData(f"the notification endpoint {endpoint['uri']!r} is not a valid URI") from None
     notifier = NOTIFIERS.get(scheme)
     if notifier is None:
         raise BadRequestData(

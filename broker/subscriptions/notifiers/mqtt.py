@@ -66,6 +66,9 @@ class MqttTarget:
         return f"{self.host}:{self.port}"
 
 
+MAX_TOPIC_BYTES = 65_535  # MQTT 3.1.1 and 5: a UTF-8 string of at most 65,535 bytes
+
+
 def parse_target(uri: str, notifier_info: dict[str, str]) -> MqttTarget:
     """The broker, topic and options of an MQTT endpoint; BadRequestData names what is wrong."""
     parts = urlsplit(uri)
@@ -83,6 +86,8 @@ def parse_target(uri: str, notifier_info: dict[str, str]) -> MqttTarget:
         raise BadRequestData("the MQTT endpoint has no topic: use mqtt://host[:port]/topic")
     if "+" in topic or "#" in topic or "\x00" in topic:
         raise BadRequestData("an MQTT notification topic cannot hold the wildcards '+' or '#'")
+    if len(topic.encode()) > MAX_TOPIC_BYTES:
+        raise BadRequestData(f"an MQTT topic is at most {MAX_TOPIC_BYTES:,} bytes (UTF-8), as MQTT encodes its length")
     if parts.query or parts.fragment:
         raise BadRequestData("an MQTT endpoint has no query or fragment; the topic is the path")
     version = notifier_info.get(MQTT_VERSION, DEFAULT_VERSION)

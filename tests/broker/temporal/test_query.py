@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -19,6 +20,7 @@ from broker.temporal.query import (
 from broker.temporal.times import (
     DAY_MS,
     Duration,
+    datetime_ms,
     format_ms,
     month_start_ms,
     parse_datetime,
@@ -113,3 +115,14 @@ def test_month_start_is_the_first_instant_of_the_month(index: int) -> None:
     if year >= 1:
         assert month_start_ms(index) == to_ms(datetime(year, month + 1, 1, tzinfo=UTC))
     assert month_start_ms(index + 1) - month_start_ms(index) in {d * DAY_MS for d in (28, 29, 30, 31)}
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59, 999999)))
+def test_format_ms_is_a_datetime_that_reads_back_for_every_year(moment: datetime) -> None:
+    # strftime's %Y gave years before 1000 fewer than four digits: no DateTime, and PostgreSQL read
+    # '1-01-01' as 2001 when it attached a history partition, so the broker did not start again.
+    ms = to_ms(moment.replace(tzinfo=UTC))
+    text = format_ms(ms)
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z", text), text
+    assert text == moment.isoformat(timespec="milliseconds") + "Z"
+    assert datetime_ms(text) == ms
