@@ -247,12 +247,20 @@ def merge_entity(
 
 
 def partial_update_attribute(entity: dict[str, Any], iri: str, instance: Instance, now: str) -> None:
-    """PATCH /entities/{id}/attrs/{attrId} (5.6.4): merge the given members into one instance."""
+    """PATCH /entities/{id}/attrs/{attrId} (5.6.4): merge the given members into one instance. As in a
+    merge-patch, a value of "urn:ngsi-ld:null" deletes the instance (it was stored as the value, which
+    no entity may hold)."""
     existing = entity.get(iri, [])
     index = _find(existing, instance.get("datasetId"))
     if index < 0:
         raise ResourceNotFound(_missing(iri, instance.get("datasetId")))
     current = existing[index]
+    if is_null(instance):
+        del existing[index]
+        if not existing:
+            del entity[iri]
+        entity["modifiedAt"] = now
+        return
     if "type" in instance and instance["type"] != current["type"]:
         raise BadRequestData(
             f"attribute {iri} is a {current['type']}; a partial update cannot make it a {instance['type']}"
