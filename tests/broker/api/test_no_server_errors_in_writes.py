@@ -37,10 +37,9 @@ import json
 import logging
 import os
 import re
-import socket
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -74,7 +73,7 @@ from tests.broker.api.test_no_server_errors_in_queries import (
     type_selections,
 )
 from tests.broker.entities.strategies import entities, instances, json_values, names, rich_entities
-from tests.conftest import API
+from tests.conftest import API, free_port
 
 # Every route is run this many times on each store (SQLite and PostgreSQL): about 30 s a store on a clean
 # broker; WRITE_FUZZ_EXAMPLES=1000 runs more.
@@ -154,12 +153,6 @@ class LinkServer:
         return web.Response(status=404)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 async def link_server() -> AsyncIterator[LinkServer]:
     server = LinkServer()
@@ -167,7 +160,7 @@ async def link_server() -> AsyncIterator[LinkServer]:
     app.router.add_get("/{name}", server.handle)
     runner = web.AppRunner(app)
     await runner.setup()
-    port = _free_port()
+    port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     server.base_url = f"http://127.0.0.1:{port}"
     try:
@@ -385,7 +378,7 @@ async def broker(
 ) -> Broker:
     """The app, the link server and the log: hypothesis runs every example of a test on one client."""
     caplog.set_level(logging.WARNING)
-    closed = f"http://127.0.0.1:{_free_port()}"
+    closed = f"http://127.0.0.1:{free_port()}"
     return Broker(client, link_server, closed, caplog)
 
 
@@ -930,21 +923,24 @@ def subscription_bodies(draw: st.DrawFn, *, fragment: bool) -> Any:
 
 
 @st.composite
-def subscription_requests(draw: st.DrawFn) -> tuple[str, str, dict[str, str], Any]:
+def document_requests(
+    draw: st.DrawFn, collection: str, ids: list[str], bodies: Callable[..., st.SearchStrategy[Any]]
+) -> tuple[str, str, dict[str, str], Any]:
+    """A POST to a collection of documents (/subscriptions, /csourceRegistrations) or a PATCH of one."""
     request_headers = draw(write_headers(media=["application/json", "application/ld+json"]))
     ld = "ld+json" in request_headers.get("Content-Type", "").lower()
     if draw(st.booleans()):
-        method, path, body = "POST", "/subscriptions", draw(subscription_bodies(fragment=False))
+        method, path, body = "POST", collection, draw(bodies(fragment=False))
     else:
-        target = draw(mostly(st.sampled_from(SUBSCRIPTION_IDS).map(item), path_segments), label="subscription id")
-        method, path, body = "PATCH", f"/subscriptions/{target}", draw(subscription_bodies(fragment=True))
+        target = draw(mostly(st.sampled_from(ids).map(item), path_segments), label=f"{collection} id")
+        method, path, body = "PATCH", f"{collection}/{target}", draw(bodies(fragment=True))
     if ld and isinstance(body, dict) and draw(mostly(st.just(True), st.just(False))):
         body["@context"] = draw(body_contexts, label="@context")
     return method, path, request_headers, body
 
 
 @FUZZ
-@given(request=subscription_requests())
+@given(request=document_requests("/subscriptions", SUBSCRIPTION_IDS, subscription_bodies))
 # 500: an endpoint URI whose host urlsplit refuses: ValueError in subscriptions/notifiers/__init__.py scheme_of.
 @example(request=("POST", "/subscriptions", {"Content-Type": "application/json", "NGSILD-Tenant": "{tenant}"}, {**SUBSCRIPTION_BODY, "id": SUBSCRIPTION_IDS[1], "notification": {"endpoint": {"uri": "http://[::1"}}}))
 # 500: the same through jsonldContext (ld/context.py check_context_url).
@@ -1030,22 +1026,8 @@ def registration_bodies(draw: st.DrawFn, *, fragment: bool) -> Any:
     return draw(mostly(st.just(body), json_values, st.just([body])))
 
 
-@st.composite
-def registration_requests(draw: st.DrawFn) -> tuple[str, str, dict[str, str], Any]:
-    request_headers = draw(write_headers(media=["application/json", "application/ld+json"]))
-    ld = "ld+json" in request_headers.get("Content-Type", "").lower()
-    if draw(st.booleans()):
-        method, path, body = "POST", "/csourceRegistrations", draw(registration_bodies(fragment=False))
-    else:
-        target = draw(mostly(st.sampled_from(REGISTRATION_IDS).map(item), path_segments), label="registration id")
-        method, path, body = "PATCH", f"/csourceRegistrations/{target}", draw(registration_bodies(fragment=True))
-    if ld and isinstance(body, dict) and draw(mostly(st.just(True), st.just(False))):
-        body["@context"] = draw(body_contexts, label="@context")
-    return method, path, request_headers, body
-
-
 @FUZZ
-@given(request=registration_requests())
+@given(request=document_requests("/csourceRegistrations", REGISTRATION_IDS, registration_bodies))
 # 500: a member of any depth is kept; deeper than orjson serialises, TypeError in the store (SQLite), DataError
 # wrapped as InternalError (PostgreSQL).
 @example(request=("POST", "/csourceRegistrations", {"Content-Type": "application/json", "NGSILD-Tenant": "{tenant}"}, {**REGISTRATION_BODY, "id": REGISTRATION_IDS[1], "bogus": nested(300, "list")}))
