@@ -109,7 +109,7 @@ async def test_an_expired_entity_is_deleted_and_one_that_has_not_expired_stays(
     gone, kept, later = unique_id("Thing"), unique_id("Thing"), unique_id("Thing")
     await create(client, thing(gone, expiresAt=PAST))
     await create(client, thing(kept, expiresAt=FUTURE))
-    await create(client, thing(later, expiresAt=soon(0.5)))
+    await create(client, thing(later, expiresAt=soon(3.0)))
 
     async def gone_away() -> bool:
         return (await get(client, gone)).status_code == 404
@@ -160,7 +160,7 @@ async def test_writes_set_change_and_take_away_the_entity_s_expiry(
 ) -> None:
     merged, replaced, appended, updated = (unique_id("Thing") for _ in range(4))
     for entity_id in (merged, replaced, appended, updated):
-        await create(client, thing(entity_id, expiresAt=soon(1.0)))
+        await create(client, thing(entity_id, expiresAt=soon(3.0)))
     # merge-patch: urn:ngsi-ld:null takes the expiry away
     response = await client.patch(f"{ENTITIES}/{merged}", json={"expiresAt": "urn:ngsi-ld:null"})
     assert response.status_code == 204, response.text
