@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -39,6 +40,19 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def serving(app: web.Application, **runner_options: Any) -> AsyncIterator[str]:
+    """A real HTTP server of `app` on a free 127.0.0.1 port while the block runs; yields its base URL."""
+    runner = web.AppRunner(app, **runner_options)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -86,16 +100,8 @@ async def context_server() -> AsyncIterator[ContextServer]:
     server = ContextServer()
     app = web.Application()
     app.router.add_get("/{name}", server.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
-    server.base_url = f"http://127.0.0.1:{port}"
-    try:
+    async with serving(app) as server.base_url:
         yield server
-    finally:
-        await runner.cleanup()
 
 
 @pytest.fixture

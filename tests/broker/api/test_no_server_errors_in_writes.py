@@ -73,7 +73,7 @@ from tests.broker.api.test_no_server_errors_in_queries import (
     type_selections,
 )
 from tests.broker.entities.strategies import entities, instances, json_values, names, rich_entities
-from tests.conftest import API, free_port
+from tests.conftest import API, free_port, serving
 
 # Every route is run this many times on each store (SQLite and PostgreSQL): about 30 s a store on a clean
 # broker; WRITE_FUZZ_EXAMPLES=1000 runs more.
@@ -158,15 +158,8 @@ async def link_server() -> AsyncIterator[LinkServer]:
     server = LinkServer()
     app = web.Application()
     app.router.add_get("/{name}", server.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    server.base_url = f"http://127.0.0.1:{port}"
-    try:
+    async with serving(app) as server.base_url:
         yield server
-    finally:
-        await runner.cleanup()
 
 
 # URLs as placeholders: {base} is the link server, {closed} a port nothing listens on.

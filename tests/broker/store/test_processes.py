@@ -18,7 +18,7 @@ import httpx
 import pytest
 from aiohttp import web
 
-from tests.conftest import API, free_port
+from tests.conftest import API, free_port, serving
 
 REPO = Path(__file__).resolve().parents[3]
 CLI = [sys.executable, "-m", "broker.cli"]
@@ -149,14 +149,8 @@ async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
     target = Receiver()
     app = web.Application()
     app.router.add_post("/notify", target.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield target, f"http://127.0.0.1:{port}/notify"
-    finally:
-        await runner.cleanup()
+    async with serving(app) as base_url:
+        yield target, f"{base_url}/notify"
 
 
 async def test_a_subscription_made_through_one_process_notifies_a_write_through_the_other(

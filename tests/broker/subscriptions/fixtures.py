@@ -24,7 +24,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from broker.api import create_app
 from broker.settings import Settings
-from tests.conftest import free_port
+from tests.conftest import serving
 
 MOSQUITTO_HOST = "127.0.0.1"
 MOSQUITTO_PORT = 1883
@@ -108,18 +108,14 @@ async def receiver() -> AsyncIterator[Receiver]:
     server = Receiver()
     app = web.Application()
     app.router.add_post("/{path}", server.handle)
-    runner = web.AppRunner(app, shutdown_timeout=1.0)  # a notification still held open ends the test quickly
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    server.base_url = f"http://127.0.0.1:{port}"
-    try:
-        yield server
-    finally:
-        for behaviour in server.behaviours.values():
-            if behaviour.gate is not None:
-                behaviour.gate.set()
-        await runner.cleanup()
+    # shutdown_timeout: a notification still held open ends the test quickly
+    async with serving(app, shutdown_timeout=1.0) as server.base_url:
+        try:
+            yield server
+        finally:
+            for behaviour in server.behaviours.values():
+                if behaviour.gate is not None:
+                    behaviour.gate.set()
 
 
 class MqttListener:
