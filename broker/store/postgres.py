@@ -63,7 +63,14 @@ from broker.store.base import (
     shares_instances,
 )
 from broker.store.delivery_state import DeliveryDelta, state_of
-from broker.store.postgres_indexes import Write, entity_id_of, write_counters, write_expirations, write_geometries
+from broker.store.postgres_indexes import (
+    Write,
+    update_flags_of,
+    entity_id_of,
+    write_counters,
+    write_expirations,
+    write_geometries,
+)
 from broker.store.postgres_query import plan_query, run_query
 from broker.temporal.model import (
     AggregatedPeriod,
@@ -405,9 +412,10 @@ class PostgresStore:
             await conn.execute(sql.INSERT_TENANT, tenant)
         if len(inserts) != len(deletes):
             await conn.execute(sql.COUNT_ENTITIES, tenant, len(inserts) - len(deletes))
-        await write_counters(conn, tenant, writes)
-        await write_geometries(conn, tenant, writes)
-        await write_expirations(conn, tenant, writes)
+        update_flags = update_flags_of(writes)
+        await write_counters(conn, tenant, writes, update_flags)
+        await write_geometries(conn, tenant, writes, update_flags)
+        await write_expirations(conn, tenant, writes, update_flags)
         await postgres_history.record_writes(
             conn,
             tenant,

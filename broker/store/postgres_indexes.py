@@ -28,14 +28,22 @@ def entity_id_of(before: ExpandedEntity | None, after: ExpandedEntity | None) ->
     return entity_id
 
 
-async def write_counters(conn: Any, tenant: str, writes: list[Write]) -> None:
+UpdateFlags = list[tuple[bool, bool, bool]]  # indexes.update_changes of each write, in the order of the writes
+
+
+def update_flags_of(writes: list[Write]) -> UpdateFlags:
+    """update_changes of each write, once for write_counters, write_geometries and write_expirations."""
+    return [update_changes(before, after) for before, after in writes]
+
+
+async def write_counters(conn: Any, tenant: str, writes: list[Write], update_flags: UpdateFlags | None = None) -> None:
     """Move the discovery counters and the type index by the writes' summed differences."""
     types: dict[str, int] = {}
     type_attributes: dict[tuple[str, str, str], int] = {}
     attributes: dict[tuple[str, str], int] = {}
     typed_ids: dict[tuple[str, str], int] = {}
-    for before, after in writes:
-        if not update_changes(before, after)[1]:
+    for (before, after), flags in zip(writes, update_flags or update_flags_of(writes)):
+        if not flags[1]:
             continue
         changes = counter_changes(before, after)
         if not changes:
@@ -92,12 +100,12 @@ def _geometries(entity: ExpandedEntity | None) -> list[tuple[str, str, str]]:
     return sorted(found)
 
 
-async def write_geometries(conn: Any, tenant: str, writes: list[Write]) -> None:
+async def write_geometries(conn: Any, tenant: str, writes: list[Write], update_flags: UpdateFlags | None = None) -> None:
     """Rewrite the geometry rows of the entities whose GeoProperties or types changed, and only those."""
     changed: list[str] = []
     rows: list[tuple[str, str, str, str, str]] = []
-    for before, after in writes:
-        if not update_changes(before, after)[0]:
+    for (before, after), flags in zip(writes, update_flags or update_flags_of(writes)):
+        if not flags[0]:
             continue
         old, new = _geometries(before), _geometries(after)
         same_types = before is not None and after is not None and before.get("type") == after.get("type")
@@ -114,11 +122,11 @@ async def write_geometries(conn: Any, tenant: str, writes: list[Write]) -> None:
         await conn.execute(sql.INSERT_GEOMETRIES, tenant, *_columns(sorted(rows), 5))
 
 
-async def write_expirations(conn: Any, tenant: str, writes: list[Write]) -> None:
+async def write_expirations(conn: Any, tenant: str, writes: list[Write], update_flags: UpdateFlags | None = None) -> None:
     """Move the expiry index (entity_expirations) for the entities whose expiry_ms changed."""
     expirations: dict[str, int | None] = {}
-    for before, after in writes:
-        if update_changes(before, after)[2]:
+    for (before, after), flags in zip(writes, update_flags or update_flags_of(writes)):
+        if flags[2]:
             expires = expiry_ms(after)
             if expires != expiry_ms(before):
                 expirations[entity_id_of(before, after)] = expires
@@ -128,4 +136,4 @@ async def write_expirations(conn: Any, tenant: str, writes: list[Write]) -> None
         await conn.execute(sql.UPSERT_EXPIRATIONS, tenant, [row[0] for row in kept], [row[1] for row in kept])
 
 
-__all__ = ["Write", "entity_id_of", "write_counters", "write_expirations", "write_geometries"]
+__all__ = ["UpdateFlags", "Write", "update_flags_of", "entity_id_of", "write_counters", "write_expirations", "write_geometries"]
